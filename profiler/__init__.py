@@ -1,0 +1,31 @@
+"""Architecture profiler core: spec -> model -> per-layer counts -> report. Knows nothing of the web.
+
+    >>> from profiler import profile
+    >>> profile({"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160}).counts.totals.macs
+"""
+
+from .build import build_model, plan_model
+from .counting import CONVENTIONS
+from .errors import LimitError, ProfilerError, SpecError, UnknownPresetError
+from .limits import Limits
+from .presets import PRESETS
+from .report import COUNTERS, Report, profile
+from .spec import ModelSpec, make_divisible, parse_spec
+
+__all__ = [
+    "CONVENTIONS",
+    "COUNTERS",
+    "PRESETS",
+    "LimitError",
+    "Limits",
+    "ModelSpec",
+    "ProfilerError",
+    "Report",
+    "SpecError",
+    "UnknownPresetError",
+    "build_model",
+    "make_divisible",
+    "parse_spec",
+    "plan_model",
+    "profile",
+]

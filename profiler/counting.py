@@ -1,0 +1,284 @@
+"""Counting from shapes: a registry of small handles, one per leaf layer type, and an engine that walks a
+model plan propagating shapes. No module is built and no tensor is allocated, so a count costs the same
+at any resolution and batch. The tests hold every handle to fvcore, ptflops and torch's flop counter.
+
+Conventions (also returned to clients, see ``CONVENTIONS``):
+- ``macs``: multiply-accumulates of conv and linear layers (bias adds not counted), the papers'
+  "mult-adds" and torchvision's ``_ops``.
+- ``flops``: 2 x macs, the convention of ``torch.utils.flop_counter``.
+- ``fvcore_flops``: what ``fvcore.nn.FlopCountAnalysis`` reports (one fused multiply-add = one flop, plus
+  batch norm and adaptive average pooling); the ops it does not support are listed, never hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .blocks import INPUT, Node
+from .build import ModelPlan
+from .errors import SpecError
+from .layers import Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
+
+Shape = tuple[int, ...]
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv and linear layers, bias adds not counted "
+    "(the papers' mult-adds, torchvision's _ops)",
+    "flops": "2 x macs: one multiply and one add per MAC (torch.utils.flop_counter's convention); "
+    "batch norm, activations and pooling add none",
+    "fvcore_flops": "what fvcore.nn.FlopCountAnalysis reports: one flop per fused multiply-add for conv and "
+    "linear, 2 per element for eval-mode batch norm, 1 per input element for adaptive average pooling; "
+    "ops fvcore does not support count 0 and are listed in unsupported_ops",
+    "params": "all parameters (weights, biases, batch-norm affine), not buffers",
+    "activations": "elements of the layer's output tensor (batch included)",
+}
+
+# aten ops each activation traces to, for the ops fvcore does not count. ReLU traces to aten::relu,
+# which fvcore ignores on purpose (as it ignores dropout and flatten): not listed as unsupported.
+_UNSUPPORTED_ACT_OPS = {
+    "relu6": "aten::hardtanh",
+    "hardswish": "aten::hardswish",
+    "hardsigmoid": "aten::hardsigmoid",
+    "silu": "aten::silu",
+}
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """What a handle returns for one layer on one input shape."""
+
+    out_shape: Shape
+    macs: int = 0
+    fvcore_flops: int = 0
+    params: int = 0
+    unsupported_ops: tuple[str, ...] = ()
+
+
+class ShapeError(ValueError):
+    """A layer that cannot run on its input shape (kernel larger than the padded map, ...)."""
+
+    def __init__(self, msg: str, field: str) -> None:
+        super().__init__(msg)
+        self.field = field
+
+
+def _window_out(size: int, k: int, s: int, padding: int, dilation: int, field: str, what: str) -> int:
+    extent = dilation * (k - 1) + 1
+    out = (size + 2 * padding - extent) // s + 1
+    if out < 1:
+        span = f"kernel {k}" + (f" (extent {extent} with dilation {dilation})" if dilation > 1 else "")
+        raise ShapeError(
+            f"{what} {span} is larger than its {size}-pixel input padded by {padding}; "
+            "use a larger resolution, a smaller kernel or fewer downsampling rows",
+            field,
+        )
+    return out
+
+
+def count_conv(layer: Conv, shape: Shape) -> LayerCount:
+    n, _, h, w = shape
+    ho = _window_out(h, layer.k, layer.s, layer.padding, layer.dilation, "k", "conv")
+    wo = _window_out(w, layer.k, layer.s, layer.padding, layer.dilation, "k", "conv")
+    macs = n * layer.out_chs * (layer.in_chs // layer.groups) * layer.k * layer.k * ho * wo
+    params = layer.out_chs * (layer.in_chs // layer.groups) * layer.k * layer.k + (layer.out_chs if layer.bias else 0)
+    return LayerCount((n, layer.out_chs, ho, wo), macs, macs, params)
+
+
+def count_batch_norm(layer: BatchNorm, shape: Shape) -> LayerCount:
+    return LayerCount(shape, 0, 2 * math.prod(shape), 2 * layer.chs)
+
+
+def count_act(layer: Act, shape: Shape) -> LayerCount:
+    op = _UNSUPPORTED_ACT_OPS.get(layer.kind)
+    return LayerCount(shape, unsupported_ops=(op,) if op else ())
+
+
+def count_max_pool(layer: MaxPool, shape: Shape) -> LayerCount:
+    n, c, h, w = shape
+    ho = _window_out(h, layer.k, layer.s, layer.padding, 1, "k", "max pool")
+    wo = _window_out(w, layer.k, layer.s, layer.padding, 1, "k", "max pool")
+    return LayerCount((n, c, ho, wo), unsupported_ops=("aten::max_pool2d",))
+
+
+def count_global_avg_pool(layer: GlobalAvgPool, shape: Shape) -> LayerCount:
+    n, c = shape[:2]
+    return LayerCount((n, c, 1, 1), 0, math.prod(shape))
+
+
+def count_flatten(layer: Flatten, shape: Shape) -> LayerCount:
+    return LayerCount((shape[0], math.prod(shape[1:])))
+
+
+def count_dropout(layer: Dropout, shape: Shape) -> LayerCount:
+    return LayerCount(shape)
+
+
+def count_linear(layer: Linear, shape: Shape) -> LayerCount:
+    rows = math.prod(shape[:-1])
+    macs = rows * layer.in_features * layer.out_features
+    params = layer.in_features * layer.out_features + (layer.out_features if layer.bias else 0)
+    return LayerCount((*shape[:-1], layer.out_features), macs, macs, params)
+
+
+HANDLES: dict[type, Callable[..., LayerCount]] = {
+    Conv: count_conv,
+    BatchNorm: count_batch_norm,
+    Act: count_act,
+    MaxPool: count_max_pool,
+    GlobalAvgPool: count_global_avg_pool,
+    Flatten: count_flatten,
+    Dropout: count_dropout,
+    Linear: count_linear,
+}
+
+# The torch.nn class each layer description builds: the ``type`` column of the report.
+_MODULE_TYPES = {
+    Conv: "Conv2d",
+    BatchNorm: "BatchNorm2d",
+    MaxPool: "MaxPool2d",
+    GlobalAvgPool: "AdaptiveAvgPool2d",
+    Flatten: "Flatten",
+    Dropout: "Dropout",
+    Linear: "Linear",
+}
+_ACT_TYPES = {"relu": "ReLU", "relu6": "ReLU6", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "silu": "SiLU"}
+
+
+def module_type(layer: Layer) -> str:
+    return _ACT_TYPES[layer.kind] if isinstance(layer, Act) else _MODULE_TYPES[type(layer)]
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One leaf module of the model, keyed by its dotted name."""
+
+    name: str
+    type: str
+    input_shape: Shape
+    output_shape: Shape
+    kernel: int | None
+    stride: int | None
+    groups: int | None
+    dilation: int | None
+    padding: int | None
+    macs: int
+    flops: int
+    fvcore_flops: int
+    params: int
+    activations: int
+    unsupported_ops: tuple[str, ...] = ()
+
+
+@dataclass
+class ModuleTotals:
+    """Sums over a module's leaves (and the ops its own forward runs, such as a skip add)."""
+
+    macs: int = 0
+    flops: int = 0
+    fvcore_flops: int = 0
+    params: int = 0
+    activations: int = 0
+    unsupported_ops: Counter[str] = field(default_factory=Counter)
+
+    def add_row(self, row: LayerRow) -> None:
+        self.macs += row.macs
+        self.flops += row.flops
+        self.fvcore_flops += row.fvcore_flops
+        self.params += row.params
+        self.activations += row.activations
+        if row.unsupported_ops:
+            self.unsupported_ops.update(row.unsupported_ops)
+
+    def merge(self, other: ModuleTotals) -> None:
+        self.macs += other.macs
+        self.flops += other.flops
+        self.fvcore_flops += other.fvcore_flops
+        self.params += other.params
+        self.activations += other.activations
+        self.unsupported_ops.update(other.unsupported_ops)
+
+
+@dataclass
+class Counts:
+    input_shape: Shape
+    output_shape: Shape
+    rows: list[LayerRow]
+    modules: dict[str, ModuleTotals]  # every ancestor of a leaf, by dotted name; "" is the whole model
+
+    @property
+    def totals(self) -> ModuleTotals:
+        return self.modules[""]
+
+
+def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
+    geometry: dict[str, int | None] = {"kernel": None, "stride": None, "groups": None, "dilation": None, "padding": None}
+    if isinstance(layer, Conv):
+        geometry = {"kernel": layer.k, "stride": layer.s, "groups": layer.groups, "dilation": layer.dilation,
+                    "padding": layer.padding}  # fmt: skip
+    elif isinstance(layer, MaxPool):
+        geometry = {"kernel": layer.k, "stride": layer.s, "groups": None, "dilation": 1, "padding": layer.padding}
+    return LayerRow(
+        name=name,
+        type=module_type(layer),
+        input_shape=in_shape,
+        output_shape=c.out_shape,
+        macs=c.macs,
+        flops=2 * c.macs,
+        fvcore_flops=c.fvcore_flops,
+        params=c.params,
+        activations=math.prod(c.out_shape),
+        unsupported_ops=c.unsupported_ops,
+        **geometry,
+    )
+
+
+def _walk(prefix: str, nodes: tuple[Node, ...], shape: Shape, rows: list[LayerRow], loc: tuple) -> Shape:
+    """Propagate ``shape`` through one block's nodes, appending a row per node; returns the block's output."""
+    outputs: dict[str, Shape] = {}
+    prev = shape
+    for node in nodes:
+        in_shape = shape if node.src == INPUT else outputs[node.src] if node.src else prev
+        try:
+            c = HANDLES[type(node.layer)](node.layer, in_shape)
+        except ShapeError as exc:
+            raise SpecError.at(loc + (exc.field,) if loc and loc[0] == "stages" else loc, str(exc)) from None
+        rows.append(_row(prefix + node.name, node.layer, in_shape, c))
+        outputs[node.name] = prev = c.out_shape
+    return prev
+
+
+def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
+    h, w = plan.spec.hw
+    input_shape = (batch_size, plan.spec.in_channels, h, w)
+    rows: list[LayerRow] = []
+    block_ops: list[tuple[str, str]] = []
+    shape = input_shape
+    for i, block in enumerate(plan.blocks):
+        shape = _walk(f"features.{i}.", block.nodes, shape, rows, block.loc)
+        block_ops += [(f"features.{i}" + (f".{part}" if part else ""), op) for part, op in block.ops]
+    shape = _walk("", plan.head, shape, rows, ("classifier",))
+    return Counts(input_shape, shape, rows, aggregate(rows, block_ops))
+
+
+def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:
+    """Sum leaf rows into every ancestor module, so totals agree at every level ("" is the model).
+
+    Each row goes into its parent once; parents then roll up level by level, deepest first.
+    """
+    modules: dict[str, ModuleTotals] = {"": ModuleTotals()}
+    for row in rows:
+        parent = row.name.rpartition(".")[0]
+        (modules.get(parent) or modules.setdefault(parent, ModuleTotals())).add_row(row)
+    for owner, op in block_ops:
+        modules.setdefault(owner, ModuleTotals()).unsupported_ops[op] += 1
+    for depth in range(max(_depth(n) for n in modules), 0, -1):
+        for name in [n for n in modules if _depth(n) == depth]:
+            modules.setdefault(name.rpartition(".")[0], ModuleTotals()).merge(modules[name])
+    return modules
+
+
+def _depth(name: str) -> int:
+    return name.count(".") + 1 if name else 0

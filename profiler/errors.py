@@ -1,0 +1,43 @@
+"""Typed errors of the core. User input never reaches an ``assert``: the edge maps these to 4xx."""
+
+from __future__ import annotations
+
+Loc = tuple[str | int, ...]
+
+
+class ProfilerError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class SpecError(ProfilerError, ValueError):
+    """A spec that cannot be built. Each problem has a ``loc`` (path of the field, as pydantic gives it)."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, loc)) or 'spec'}: {msg}" for loc, msg in problems))
+
+    @classmethod
+    def at(cls, loc: Loc, msg: str) -> SpecError:
+        return cls([(loc, msg)])
+
+
+class LimitError(ProfilerError):
+    """A spec beyond a configured limit, refused before anything is allocated."""
+
+    def __init__(self, limit: str, value: int | float, maximum: int | float, loc: Loc, setting: str) -> None:
+        self.limit = limit
+        self.setting = setting  # the field of profiler.Limits that sets it
+        self.value = value
+        self.maximum = maximum
+        self.loc = loc
+        super().__init__(f"{limit.replace('_', ' ')} {value:,} exceeds the limit of {maximum:,}")
+
+
+class UnknownPresetError(ProfilerError, KeyError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = known
+
+    def __str__(self) -> str:
+        return f"unknown preset {self.name!r}; known presets: {', '.join(self.known)}"

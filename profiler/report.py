@@ -1,0 +1,103 @@
+"""The entry point of the core: ``profile(spec)`` -> ``Report``, usable without the server."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from .build import plan_model
+from .errors import SpecError
+from .counting import CONVENTIONS, Counts, ModuleTotals, count_plan
+from .limits import Limits
+from .spec import ModelSpec, parse_spec
+
+COUNTERS: tuple[str, ...] = ("shapes", "fvcore")
+
+_SPEC_DUMP = TypeAdapter(ModelSpec)
+
+
+@dataclass(frozen=True)
+class Report:
+    spec: ModelSpec
+    batch_size: int
+    counts: Counts
+    counter: str
+    count_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: the response body of ``POST /profile``."""
+        c = self.counts
+        return {
+            "name": self.spec.name,
+            "preset": self.spec.preset,
+            "spec": _SPEC_DUMP.dump_python(self.spec, mode="json"),
+            "batch_size": self.batch_size,
+            "input_shape": list(c.input_shape),
+            "output_shape": list(c.output_shape),
+            "counter": {"method": self.counter, "seconds": round(self.count_seconds, 6), **_COUNTER_NOTES[self.counter]},
+            "conventions": CONVENTIONS,
+            "totals": _totals(c.totals),
+            "unsupported_ops": dict(c.totals.unsupported_ops),
+            "layers": [_row_dict(r) for r in c.rows],
+            "modules": {name: _totals(t) for name, t in c.modules.items() if name},
+        }
+
+
+_COUNTER_NOTES = {
+    "shapes": {"how": "closed-form counts from layer shapes; no model built, no tensor allocated"},
+    "fvcore": {"how": "fvcore.nn.FlopCountAnalysis traced a real forward of the built model on the CPU for "
+               "fvcore_flops and unsupported_ops; the other figures from layer shapes"},  # fmt: skip
+}
+
+
+def _totals(t: ModuleTotals) -> dict[str, Any]:
+    return {
+        "macs": t.macs,
+        "flops": t.flops,
+        "fvcore_flops": t.fvcore_flops,
+        "params": t.params,
+        "activations": t.activations,
+        "unsupported_ops": dict(t.unsupported_ops),
+    }
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    d = dict(vars(row))
+    d["input_shape"] = list(row.input_shape)
+    d["output_shape"] = list(row.output_shape)
+    d["unsupported_ops"] = list(row.unsupported_ops)
+    return d
+
+
+def profile(
+    spec: ModelSpec | dict[str, Any],
+    *,
+    batch_size: int = 1,
+    counter: str = "shapes",
+    limits: Limits | None = None,
+) -> Report:
+    """Count ``spec`` layer by layer.
+
+    ``counter="shapes"`` (default) counts from shapes alone; ``counter="fvcore"`` also runs fvcore on the
+    built model and reports its ``fvcore_flops`` and unsupported ops. Raises SpecError, LimitError or
+    UnknownPresetError for a spec that cannot be counted, before anything is allocated.
+    """
+    limits = limits or Limits()
+    start = time.perf_counter()
+    model_spec = parse_spec(spec)
+    if counter not in COUNTERS:
+        raise ValueError(f"counter must be one of {COUNTERS}, not {counter!r}")
+    if batch_size < 1:
+        raise SpecError.at(("batch_size",), "must be at least 1")
+    limits.check("max_batch", batch_size, ("batch_size",), "batch_size")
+    plan = plan_model(model_spec, limits)
+    counts = count_plan(plan, batch_size)
+    limits.check("max_macs", counts.totals.macs, (), "multiply-adds")
+    if counter == "fvcore":
+        from .fvcore_count import fvcore_counts  # imported on use: fvcore's import costs a second
+
+        counts = fvcore_counts(plan, counts, limits)
+    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start)
