@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from .errors import SpecError, UnknownPresetError
@@ -17,6 +17,7 @@ from .presets import PRESETS
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 Activation = Literal["relu", "relu6", "hardswish", "hardsigmoid", "silu", "none"]
 WidthRule = Annotated[
     Literal["scale", "no_shrink", "fixed"],
@@ -167,7 +168,7 @@ class ClassifierSpec:
 class ModelSpec:
     """A whole network. With ``preset``, the paper's table is the base and every given field overrides it."""
 
-    preset: str | None = Field(default=None, description="start from a paper table (GET /presets)")
+    preset: PresetName | None = Field(default=None, description="start from a paper table (GET /presets)")
     name: str | None = Field(default=None, max_length=200)
     width_multiplier: Annotated[float, Field(gt=0, le=64)] = 1.0
     resolution: Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = 224
@@ -176,18 +177,22 @@ class ModelSpec:
     classifier: ClassifierSpec | None = Field(
         default_factory=ClassifierSpec, description="null: no pooling and no classifier (profile the table alone)"
     )
-    stages: tuple[Row, ...] = Field(default=(), description="the table, one row per block kind")
+    stages: tuple[Row, ...] = Field(default=(), validate_default=True, description="the table, one row per block kind")
 
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") is not None:
+        # An unknown name is left to the field's own check, which lists the known ones.
+        if isinstance(data, dict) and isinstance(data.get("preset"), str) and data["preset"] in PRESETS:
             return {**preset_table(data["preset"]), **data}
         return data
 
-    def __post_init__(self) -> None:
-        if not self.stages:
-            raise ValueError("stages is empty: give a table of rows or a preset")
+    @field_validator("stages")
+    @classmethod
+    def _not_empty(cls, stages: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+        if not stages and "preset" in info.data:  # preset absent from info.data: its own error says why
+            raise ValueError("the table is empty: give a list of rows or a preset")
+        return stages
 
     @property
     def hw(self) -> tuple[int, int]:

@@ -1,0 +1,1 @@
+"""The web edge of the profiling service: schemas, routes, settings. Logic lives in ``profiler``."""

@@ -1,0 +1,33 @@
+"""Map the core's typed errors to 4xx responses whose ``detail`` names the field and the reason, in the
+shape FastAPI uses for its own validation errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from profiler import LimitError, SpecError
+
+from .settings import ENV_PREFIX
+
+
+def _body_loc(loc: tuple) -> list:
+    return ["body", *loc]
+
+
+async def spec_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SpecError)
+    detail = [{"type": "spec", "loc": _body_loc(loc), "msg": msg} for loc, msg in exc.problems]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def limit_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LimitError)
+    env = ENV_PREFIX + exc.setting.upper()
+    msg = f"{exc}; the server's operator can raise it with the environment variable {env}"
+    return JSONResponse({"detail": [{"type": "limit", "loc": _body_loc(exc.loc), "msg": msg}]}, status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SpecError, spec_error)
+    app.add_exception_handler(LimitError, limit_error)

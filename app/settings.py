@@ -1,0 +1,52 @@
+"""All configuration in one place, from the environment (prefix ``PROFILER_``); the defaults are an
+embedded configuration that runs as is."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from profiler import Limits
+
+ENV_PREFIX = "PROFILER_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Limits on one request, checked before anything is allocated (see profiler.Limits).
+    max_resolution: int = Field(8192, ge=1)
+    max_channels: int = Field(65536, ge=1)
+    max_blocks: int = Field(2000, ge=1)
+    max_batch: int = Field(4096, ge=1)
+    max_macs: int = Field(10**15, ge=1)
+    max_activation_bytes: int = Field(2 * 2**30, ge=1, description="memory a real forward may take (fvcore counter)")
+
+    # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
+    fvcore_concurrency: int = Field(1, ge=1)
+    fvcore_wait_s: float = Field(30.0, ge=0)
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_resolution=self.max_resolution,
+            max_channels=self.max_channels,
+            max_blocks=self.max_blocks,
+            max_batch=self.max_batch,
+            max_macs=self.max_macs,
+            max_activation_bytes=self.max_activation_bytes,
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,82 @@
+"""Every preset against torchvision's model built in the same run (and its published metadata), and
+MobileNetV1 against its paper."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torchvision.models import get_model, get_model_weights
+
+from profiler import PRESETS, build_model, parse_spec, profile
+from tests.references import fvcore_analysis, param_shapes
+
+# torchvision's published figures (weights.meta num_params; _ops as exact conv+linear multiply-adds).
+TORCHVISION = {
+    "mobilenet_v2": (3_504_872, 300_774_272),
+    "mobilenet_v3_large": (5_483_032, 216_589_760),
+    "mobilenet_v3_small": (2_542_856, 56_510_400),
+    "resnet18": (11_689_512, 1_814_073_344),
+    "resnet34": (21_797_672, 3_663_761_408),
+    "resnet50": (25_557_032, 4_089_184_256),
+    "resnet101": (44_549_160, 7_801_405_440),
+    "resnet152": (60_192_808, 11_513_626_624),
+}
+
+
+def _conv_linear_macs(model: torch.nn.Module, size: tuple[int, int] = (224, 224)) -> int:
+    """fvcore on the reference model: its conv and linear counts are multiply-adds."""
+    by_op = fvcore_analysis(model, torch.zeros(1, 3, *size)).by_operator()
+    return by_op.get("conv", 0) + by_op.get("linear", 0) + by_op.get("addmm", 0)
+
+
+def test_every_preset_is_listed() -> None:
+    assert set(PRESETS) == set(TORCHVISION) | {"mobilenet_v1"}
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_preset_equals_torchvision(name: str) -> None:
+    params, macs = TORCHVISION[name]
+    totals = profile({"preset": name}).counts.totals
+    reference = get_model(name)
+    meta = get_model_weights(name).DEFAULT.meta
+
+    assert totals.params == params == meta["num_params"] == sum(p.numel() for p in reference.parameters())
+    assert totals.macs == macs == _conv_linear_macs(reference)
+    assert round(totals.macs / 1e9, 3) == meta["_ops"]
+    assert param_shapes(build_model(parse_spec({"preset": name}))) == param_shapes(reference)
+
+
+@pytest.mark.parametrize(
+    ("name", "width", "resolution"),
+    [
+        ("mobilenet_v2", 0.35, 96),
+        ("mobilenet_v2", 0.75, 160),
+        ("mobilenet_v2", 1.4, 224),
+        ("mobilenet_v3_large", 0.75, 192),
+        ("mobilenet_v3_large", 0.5, 128),
+        ("mobilenet_v3_small", 0.75, 160),
+    ],
+)
+def test_width_multiplier_equals_torchvision(name: str, width: float, resolution: int) -> None:
+    """make_divisible and the no-shrink head reproduce torchvision's width_mult exactly."""
+    spec = parse_spec({"preset": name, "width_multiplier": width, "resolution": resolution})
+    reference = get_model(name, width_mult=width)
+    totals = profile(spec).counts.totals
+    assert param_shapes(build_model(spec)) == param_shapes(reference)
+    assert totals.params == sum(p.numel() for p in reference.parameters())
+    assert totals.macs == _conv_linear_macs(reference, (resolution, resolution))
+
+
+def test_mobilenet_v1_matches_the_paper() -> None:
+    """Table 1 of the MobileNets paper: 569 million mult-adds and 4.2 million parameters at 1.0/224."""
+    totals = profile({"preset": "mobilenet_v1"}).counts.totals
+    assert round(totals.macs / 1e6) == 569
+    assert round(totals.params / 1e6, 1) == 4.2
+
+
+def test_mobilenet_v1_width_table() -> None:
+    """Table 6 of the paper: 0.75 -> 325M mult-adds / 2.6M params, 0.5 -> 149M / 1.3M, 0.25 -> 41M / 0.5M."""
+    for width, macs_m, params_m in ((0.75, 325, 2.6), (0.5, 149, 1.3), (0.25, 41, 0.5)):
+        totals = profile({"preset": "mobilenet_v1", "width_multiplier": width}).counts.totals
+        assert round(totals.macs / 1e6) == macs_m, width
+        assert round(totals.params / 1e6, 1) == params_m, width
