@@ -1,0 +1,132 @@
+"""The HTTP API: reports that match the core and torchvision, 4xx with actionable details, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from torchvision.models import mobilenet_v2
+
+from app.main import create_app
+from app.schemas import ReportOut
+from app.settings import Settings, get_settings
+from profiler import profile
+
+
+@pytest.fixture
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def test_profile_preset_with_overrides(client: TestClient) -> None:
+    r = client.post("/profile", json={"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160})
+    assert r.status_code == 200
+    body = ReportOut.model_validate(r.json())
+    reference = mobilenet_v2(width_mult=0.75)
+    assert body.totals.params == sum(p.numel() for p in reference.parameters())
+    assert body.totals.flops == 2 * body.totals.macs
+    assert body.spec["width_multiplier"] == 0.75 and body.spec["resolution"] == 160
+    assert body.input_shape == [1, 3, 160, 160] and body.output_shape == [1, 1000]
+    assert body.counter.method == "shapes"
+    assert set(body.conventions) == {"macs", "flops", "fvcore_flops", "params", "activations"}
+    assert body.unsupported_ops == {"aten::hardtanh": 35, "aten::add": 10}
+    assert sum(layer.macs for layer in body.layers) == body.totals.macs
+    assert body.modules["features.4"].macs == sum(x.macs for x in body.layers if x.name.startswith("features.4."))
+    names = [layer.name for layer in body.layers]
+    assert "features.4.conv_dw" in names and "classifier.fc" in names
+
+
+def test_profile_table_same_numbers_as_core(client: TestClient) -> None:
+    spec = {
+        "name": "pair",
+        "in_channels": 64,
+        "resolution": [120, 80],
+        "classifier": None,
+        "stages": [{"block": "depthwise_separable", "c": 128, "dilation": 2}],
+    }
+    r = client.post("/profile", json={**spec, "batch_size": 2})
+    assert r.status_code == 200
+    assert r.json()["totals"] == profile(spec, batch_size=2).to_dict()["totals"]
+    assert r.json()["name"] == "pair"
+
+
+def test_fvcore_counter(client: TestClient) -> None:
+    r = client.post("/profile", json={"preset": "resnet18", "resolution": 64, "counter": "fvcore"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["counter"]["method"] == "fvcore"
+    assert body["totals"]["fvcore_flops"] == profile({"preset": "resnet18", "resolution": 64}).counts.totals.fvcore_flops
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "words"),
+    [
+        ({"stages": [{"block": "dense", "c": 8}]}, ["body", "stages", 0], "does not match"),
+        ({"stages": [{"block": "conv", "c": 0}]}, ["body", "stages", 0, "conv", "c"], "greater than or equal to 1"),
+        ({"stages": [{"block": "conv", "c": 8, "s": 0}]}, ["body", "stages", 0, "conv", "s"], "greater than"),
+        ({"preset": "mobilenet_v2", "width_multiplier": 0}, ["body", "width_multiplier"], "greater than 0"),
+        ({"preset": "mobilenet_v9"}, ["body", "preset"], "mobilenet_v2"),
+        ({"preset": "resnet18", "resolution": "big"}, ["body", "resolution"], "integer"),
+        ({"resolution": 6, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 9, "padding": 0}]},
+         ["body", "stages", 0, "k"], "larger than its 6-pixel input"),
+        ({"preset": "resnet18", "resolution": 10**6}, ["body", "resolution"], "PROFILER_MAX_RESOLUTION"),
+        ({"preset": "resnet18", "batch_size": 0}, ["body", "batch_size"], "greater than or equal to 1"),
+        ({"preset": "resnet18", "counter": "magic"}, ["body", "counter"], "shapes"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_422_naming_field_and_reason(client: TestClient, body: dict, loc: list, words: str) -> None:
+    r = client.post("/profile", json=body)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert any(d["loc"][: len(loc)] == loc and words in d["msg"] for d in detail), detail
+
+
+def test_malformed_json_is_422(client: TestClient) -> None:
+    r = client.post("/profile", content=b'{"preset": ', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_limits_come_from_settings(client: TestClient) -> None:
+    client.app.dependency_overrides[get_settings] = lambda: Settings(max_resolution=100)
+    r = client.post("/profile", json={"preset": "resnet18", "resolution": 128})
+    assert r.status_code == 422
+    assert "PROFILER_MAX_RESOLUTION" in r.json()["detail"][0]["msg"]
+
+
+def test_presets(client: TestClient) -> None:
+    listed = client.get("/presets").json()
+    assert {p["name"] for p in listed} >= {"mobilenet_v1", "mobilenet_v2", "resnet50"}
+    assert all(p["citation"] for p in listed)
+    one = client.get("/presets/mobilenet_v3_small").json()
+    assert one["spec"]["stages"][1] == {"block": "inverted_residual", "k": 3, "exp": 16, "c": 16, "act": "relu",
+                                        "s": 2, "n": 1, "se": True}  # fmt: skip
+    # The table is an editable spec: sent back as is, it profiles the same model.
+    spec = {k: v for k, v in one["spec"].items() if k != "preset"}
+    assert client.post("/profile", json=spec).json()["totals"]["params"] == 2_542_856
+    missing = client.get("/presets/mobilenet_v9")
+    assert missing.status_code == 404 and "mobilenet_v2" in missing.json()["detail"]
+
+
+def test_health_says_when_cuda_is_missing(client: TestClient) -> None:
+    import torch
+
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    if not torch.cuda.is_available():
+        assert body["cuda"] == "cuda not available"
+
+
+def test_openapi_shows_the_row_union_and_examples(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    request = schema["paths"]["/profile"]["post"]["requestBody"]["content"]["application/json"]
+    assert {"preset", "table", "one_layer"} <= set(request["examples"])
+    text = str(schema["components"]["schemas"])
+    assert "'propertyName': 'block'" in text and "inverted_residual" in text
+    assert client.get("/docs").status_code == 200
+
+
+def test_openapi_examples_all_work(client: TestClient) -> None:
+    from app.schemas import PROFILE_EXAMPLES
+
+    for name, example in PROFILE_EXAMPLES.items():
+        assert client.post("/profile", json=example["value"]).status_code == 200, name
