@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from profiler import LimitError, SpecError
+from profiler import DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
 
 from .settings import ENV_PREFIX
 
@@ -28,6 +28,19 @@ async def limit_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": [{"type": "limit", "loc": _body_loc(exc.loc), "msg": msg}]}, status_code=422)
 
 
+async def device_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeviceUnavailableError)
+    detail = [{"type": "device", "loc": ["body", "latency", "devices"], "msg": str(exc)}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def device_busy(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DeviceBusyError)
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(DeviceUnavailableError, device_unavailable)
+    app.add_exception_handler(DeviceBusyError, device_busy)
     app.add_exception_handler(SpecError, spec_error)
     app.add_exception_handler(LimitError, limit_error)

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from profiler import DeviceWorkers
+
 from . import errors
-from .routes import health, presets, profile
+from .jobs import JobStore
+from .routes import devices, health, jobs, presets, profile
+from .settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.workers.shutdown()
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Architecture profiler",
-        summary="Per-layer MACs, FLOPs, parameters and activations of mobile CNNs from a JSON spec.",
+        summary="Per-layer MACs, FLOPs, parameters, activations and measured latency of mobile CNNs "
+        "from a JSON spec.",
         version="0.1.0",
+        lifespan=lifespan,
     )
+    settings = get_settings()
+    app.state.workers = DeviceWorkers(settings.timing_queue_size)
+    app.state.jobs = JobStore(settings.max_jobs)
     app.include_router(profile.router)
+    app.include_router(jobs.router)
+    app.include_router(devices.router)
     app.include_router(presets.router)
     app.include_router(health.router)
     errors.install(app)

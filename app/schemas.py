@@ -15,6 +15,26 @@ _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
 
 
+class LatencyRequest(BaseModel):
+    """Measure latency too. Each device gets its own measurement, one at a time per device."""
+
+    model_config = _CONFIG
+
+    devices: list[str] = Field(default=["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N")
+    batch_size: int | None = Field(default=None, ge=1, description="default: the request's batch_size")
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    channels_last: bool = False
+    cuda_graph: bool = Field(default=False, description="time replays of a captured CUDA graph (GPU only)")
+    per_layer: bool = Field(default=False, description="also time every leaf layer alone on its recorded input")
+    warmup: int = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
+    budget_s: float = Field(default=10.0, gt=0, description="time budget of each device's measurement")
+    target_ci: float = Field(default=0.02, gt=0, le=1, description="stop when the 95% CI of the median is "
+                             "within this share of it")  # fmt: skip
+    min_repeats: int = Field(default=10, ge=2, le=100_000)
+    threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads; default: torch's")
+    job: bool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
+
+
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
 class ProfileRequest(ModelSpec):
     """A spec (a preset with overrides, or a whole table) and how to profile it."""
@@ -25,6 +45,8 @@ class ProfileRequest(ModelSpec):
         description="shapes: closed-form counts, no tensor allocated (fast); fvcore: also trace a real forward "
         "with fvcore.nn.FlopCountAnalysis for fvcore_flops and unsupported_ops",
     )
+
+    latency: LatencyRequest | None = Field(default=None, description="measure latency on these devices too")
 
     def spec(self) -> ModelSpec:
         return ModelSpec(**{name: getattr(self, name) for name in _SPEC_FIELDS})

@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     max_macs: int = Field(10**15, ge=1)
     max_activation_bytes: int = Field(2 * 2**30, ge=1, description="memory a real forward may take (fvcore counter)")
 
+    max_timing_bytes: int = Field(8 * 2**30, ge=1, description="memory a timed forward may take")
+    max_budget_s: float = Field(120.0, gt=0, description="largest latency time budget a request may ask for")
+
+    # Timing: one measurement per device at a time, at most timing_queue_size waiting behind it (then 503).
+    timing_queue_size: int = Field(4, ge=0)
+    # A synchronous latency request gives up (and frees the device) after this long; jobs do not.
+    sync_wait_s: float = Field(300.0, gt=0)
+    max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
+
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
     fvcore_concurrency: int = Field(1, ge=1)
     fvcore_wait_s: float = Field(30.0, ge=0)
@@ -41,6 +50,7 @@ class Settings(BaseSettings):
             max_batch=self.max_batch,
             max_macs=self.max_macs,
             max_activation_bytes=self.max_activation_bytes,
+            max_timing_bytes=self.max_timing_bytes,
         )
 
 

@@ -9,11 +9,22 @@ from .counting import CONVENTIONS
 from .errors import LimitError, ProfilerError, SpecError, UnknownPresetError
 from .limits import Limits
 from .presets import PRESETS
-from .report import COUNTERS, Report, profile
+from .report import COUNTERS, Report, latency_measurement, profile
+from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult, describe_devices, measure_latency
+from .workers import DeviceBusyError, DeviceWorkers, Job
 from .spec import ModelSpec, make_divisible, parse_spec
 
 __all__ = [
     "CONVENTIONS",
+    "DeviceBusyError",
+    "DeviceUnavailableError",
+    "DeviceWorkers",
+    "Job",
+    "LatencyOptions",
+    "LatencyResult",
+    "describe_devices",
+    "latency_measurement",
+    "measure_latency",
     "COUNTERS",
     "PRESETS",
     "LimitError",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from .build import plan_model
+from .build import ModelPlan, plan_model
 from .errors import SpecError
 from .counting import CONVENTIONS, Counts, ModuleTotals, count_plan
 from .limits import Limits
 from .spec import ModelSpec, parse_spec
+from .timing import LatencyOptions, LatencyResult, Progress, measure_latency, resolve_device
+
+Measurement = Callable[[Progress], LatencyResult]
 
 COUNTERS: tuple[str, ...] = ("shapes", "fvcore")
 
@@ -26,6 +30,7 @@ class Report:
     counts: Counts
     counter: str
     count_seconds: float
+    plan: ModelPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the response body of ``POST /profile``."""
@@ -100,4 +105,29 @@ def profile(
         from .fvcore_count import fvcore_counts  # imported on use: fvcore's import costs a second
 
         counts = fvcore_counts(plan, counts, limits)
-    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start)
+    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan)
+
+
+_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
+    """A measurement of ``report``'s model as ``options`` say, to run on a device worker.
+
+    Checked here, before anything is allocated: the device exists, and the forward's memory (every
+    activation kept for per-layer inputs, plus parameters) is within ``max_timing_bytes``.
+    """
+    limits = limits or Limits()
+    resolve_device(options.device)
+    limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
+    scale = options.batch_size / report.batch_size
+    totals = report.counts.totals
+    needed = _DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
+    limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
+    plan = report.plan or plan_model(report.spec, limits)
+    input_shape = (options.batch_size, *report.counts.input_shape[1:])
+
+    def measure(progress: Progress) -> LatencyResult:
+        return measure_latency(plan.build(), input_shape, options, progress)
+
+    return measure

@@ -1,17 +1,22 @@
-"""POST /profile: spec -> per-layer report."""
+"""POST /profile: spec -> per-layer report, with measured latency when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from profiler import profile
+from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
-from ..schemas import PROFILE_EXAMPLES, ProfileRequest, ReportOut
-from ..settings import SettingsDep
+from ..dependencies import JobsDep, WorkersDep
+from ..jobs import ProfileJob
+from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
+from ..settings import Settings, SettingsDep
 
 router = APIRouter(tags=["profile"])
 
@@ -27,29 +32,98 @@ def _fvcore_semaphore(n: int) -> threading.BoundedSemaphore:
         return _fvcore_slots
 
 
+def _count(request: ProfileRequest, settings: Settings) -> Report:
+    """Blocking work: runs in the thread pool, never on the event loop, never behind a timing job."""
+    if request.counter != "fvcore":
+        return profile(request.spec(), batch_size=request.batch_size, limits=settings.limits())
+    slots = _fvcore_semaphore(settings.fvcore_concurrency)
+    if not slots.acquire(timeout=settings.fvcore_wait_s):
+        raise HTTPException(503, "the fvcore counter is busy; retry later or use counter=shapes",
+                            headers={"Retry-After": "5"})  # fmt: skip
+    try:
+        return profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
+    finally:
+        slots.release()
+
+
+def _options(latency: LatencyRequest, device: str, batch_size: int, settings: Settings) -> LatencyOptions:
+    if latency.budget_s > settings.max_budget_s:
+        raise HTTPException(422, [{"type": "limit", "loc": ["body", "latency", "budget_s"],
+                                   "msg": f"budget_s {latency.budget_s} exceeds the limit of {settings.max_budget_s}; "
+                                   "the server's operator can raise it with PROFILER_MAX_BUDGET_S"}])  # fmt: skip
+    return LatencyOptions(
+        device=device,
+        batch_size=latency.batch_size or batch_size,
+        dtype=latency.dtype,
+        channels_last=latency.channels_last,
+        cuda_graph=latency.cuda_graph and device != "cpu",
+        per_layer=latency.per_layer,
+        warmup=latency.warmup,
+        min_repeats=latency.min_repeats,
+        target_ci=latency.target_ci,
+        budget_s=latency.budget_s,
+        threads=latency.threads,
+    )
+
+
 @router.post(
     "/profile",
     response_model=ReportOut,
-    responses={422: {"description": "a spec that cannot be built, or is over a limit"},
-               503: {"description": "the fvcore counter is busy; retry after Retry-After seconds"}},
-)  # fmt: skip
-def profile_spec(
-    request: Annotated[ProfileRequest, Body(openapi_examples=PROFILE_EXAMPLES)], settings: SettingsDep
+    responses={
+        202: {"description": "latency job accepted (latency.job = true): poll GET /jobs/{id}"},
+        422: {"description": "a spec that cannot be built, a device this host lacks, or a limit passed"},
+        503: {"description": "the device's queue (or the fvcore counter) is full; retry after Retry-After"},
+        504: {"description": "a synchronous latency measurement outlived PROFILER_SYNC_WAIT_S; it was cancelled"},
+    },
+)
+async def profile_spec(
+    request: Annotated[ProfileRequest, Body(openapi_examples=PROFILE_EXAMPLES)],
+    http: Request,
+    settings: SettingsDep,
+    workers: WorkersDep,
+    jobs: JobsDep,
 ) -> JSONResponse:
-    """Count a spec layer by layer: MACs, FLOPs, fvcore's flops, parameters and activations.
+    """Count a spec layer by layer (MACs, FLOPs, fvcore's flops, parameters, activations) and, with
+    ``latency``, measure it on each requested device."""
+    report = await run_in_threadpool(_count, request, settings)
+    body = report.to_dict()  # built by the core as plain data; not re-validated, to keep a count fast
+    latency = request.latency
+    if latency is None:
+        return JSONResponse(body)
 
-    A plain ``def``: FastAPI runs it in its thread pool, never on the event loop.
-    """
-    if request.counter == "fvcore":
-        slots = _fvcore_semaphore(settings.fvcore_concurrency)
-        if not slots.acquire(timeout=settings.fvcore_wait_s):
-            raise HTTPException(503, "the fvcore counter is busy; retry later or use counter=shapes",
-                                headers={"Retry-After": "5"})  # fmt: skip
-        try:
-            report = profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
-        finally:
-            slots.release()
-    else:
-        report = profile(request.spec(), batch_size=request.batch_size, limits=settings.limits())
-    # Built by the core as plain data; skipping response re-validation keeps a count in milliseconds.
-    return JSONResponse(report.to_dict())
+    measurements = [
+        (device, latency_measurement(report, _options(latency, device, request.batch_size, settings), settings.limits()))
+        for device in dict.fromkeys(latency.devices)
+    ]
+    submitted: list[Job] = []
+    try:
+        for device, measure in measurements:
+            submitted.append(workers.submit(device, measure, expected_s=latency.budget_s))
+    except DeviceBusyError:
+        for job in submitted:
+            job.cancel()
+        raise
+    profile_job = ProfileJob(body, submitted)
+    if latency.job:
+        jobs.add(profile_job)
+        return JSONResponse(profile_job.status(), status_code=202, headers={"Location": f"/jobs/{profile_job.id}"})
+    return JSONResponse(await _wait(profile_job, http, settings.sync_wait_s))
+
+
+async def _wait(job: ProfileJob, http: Request, timeout_s: float) -> dict[str, Any]:
+    """Wait for every device; a client that goes away, or a wait past ``timeout_s``, cancels them all."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not job.done:
+            if await http.is_disconnected():
+                job.cancel()
+                return {}
+            if time.monotonic() > deadline:
+                job.cancel()
+                raise HTTPException(504, f"latency measurement took longer than {timeout_s:.0f} s and was "
+                                    "cancelled; send latency.job = true to run it as a job")  # fmt: skip
+            await asyncio.sleep(0.05)
+    except asyncio.CancelledError:
+        job.cancel()
+        raise
+    return job.result()

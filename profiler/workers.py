@@ -1,0 +1,99 @@
+"""One measurement per device at a time: a single worker thread per device with a bounded queue.
+
+The interface is small on purpose — submit a measurement for a device, get a ``Job`` (a future with
+progress) — so a distributed implementation (one long-lived timing actor per device) can replace this
+in-process one without touching its callers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ProfilerError
+from .timing import MeasurementCancelled, Progress, resolve_device
+
+
+class DeviceBusyError(ProfilerError):
+    def __init__(self, device: str, queued: int, retry_after_s: int) -> None:
+        self.device = device
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{device} already has {queued} measurement(s) queued; retry in about {retry_after_s} s")
+
+
+@dataclass
+class Job:
+    """A submitted measurement: its future, its progress, and a way to cancel it."""
+
+    device: str
+    future: Future
+    progress: Progress
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    submitted: float = field(default_factory=time.monotonic)
+
+    def cancel(self) -> None:
+        self.progress.cancelled.set()  # a running measurement stops at its next chunk
+        self.future.cancel()  # a queued one never starts
+
+    @property
+    def state(self) -> str:
+        if self.future.cancelled() or (self.future.done() and isinstance(self.future.exception(), MeasurementCancelled)):
+            return "cancelled"
+        if self.future.done():
+            return "failed" if self.future.exception() else "done"
+        return "running" if self.future.running() else "queued"
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "device": self.device,
+            "state": self.state,
+            "steps_done": self.progress.done_steps,
+            "steps_total": self.progress.total_steps,
+            "elapsed_s": round(time.monotonic() - self.submitted, 3),
+        }
+
+
+class DeviceWorkers:
+    """In-process: one worker thread per device, at most ``queue_size`` measurements waiting on each."""
+
+    def __init__(self, queue_size: int = 4) -> None:
+        self.queue_size = queue_size
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, device: str, measure: Callable[[Progress], Any], expected_s: float = 10.0) -> Job:
+        """Queue ``measure(progress)`` on ``device``; DeviceBusyError when its queue is full."""
+        key = str(resolve_device(device))
+        progress = Progress()
+        with self._lock:
+            pending = self._pending.get(key, 0)
+            if pending >= self.queue_size + 1:  # the running one plus the queue
+                raise DeviceBusyError(key, pending, max(1, int(expected_s * pending)))
+            self._pending[key] = pending + 1
+            executor = self._executors.get(key)
+            if executor is None:
+                executor = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"timing-{key}")
+        future = executor.submit(self._run, measure, progress)
+        future.add_done_callback(lambda _: self._release(key))
+        return Job(key, future, progress)
+
+    @staticmethod
+    def _run(measure: Callable[[Progress], Any], progress: Progress) -> Any:
+        progress.check()
+        progress.started = time.monotonic()
+        return measure(progress)
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            self._pending[key] -= 1
+
+    def shutdown(self) -> None:
+        for executor in self._executors.values():
+            executor.shutdown(wait=False, cancel_futures=True)
