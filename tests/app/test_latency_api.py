@@ -1,0 +1,109 @@
+"""Latency through the API: synchronous, as a job with progress, cancel, busy devices, missing CUDA."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings, get_settings
+
+SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def _poll(client: TestClient, job_id: str, until: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job_id}").json()
+        if status["state"] in until:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} not {until} after {timeout} s")
+
+
+def test_cpu_latency_in_the_report(client: TestClient) -> None:
+    r = client.post("/profile", json={**SMALL, "latency": {"devices": ["cpu"], "budget_s": 2, "threads": 1}})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["totals"]["params"] > 0  # the counts are still there
+    (cpu,) = body["latency"]
+    assert cpu["device"] == "cpu" and cpu["threads"] == 1 and cpu["batch_size"] == 1
+    e2e = cpu["end_to_end"]
+    assert e2e["ci95_ms"][0] <= e2e["median_ms"] <= e2e["ci95_ms"][1]
+    assert e2e["stop"] in {"converged", "budget", "max_repeats"}
+    assert set(e2e) >= {"median_ms", "mean_ms", "p10_ms", "p90_ms", "min_ms", "std_ms", "cv", "repeats"}
+
+
+def test_missing_cuda_is_a_422_naming_the_devices(client: TestClient) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this host has cuda")
+    r = client.post("/profile", json={**SMALL, "latency": {"devices": ["cuda"]}})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["loc"] == ["body", "latency", "devices"]
+    assert "cuda not available" in detail["msg"] and "cpu" in detail["msg"]
+
+
+def test_job_with_progress_then_report(client: TestClient) -> None:
+    r = client.post("/profile", json={**SMALL, "latency": {"per_layer": True, "budget_s": 3, "job": True}})
+    assert r.status_code == 202
+    assert r.headers["location"] == f"/jobs/{r.json()['id']}"
+    status = _poll(client, r.json()["id"], {"done"})
+    (device,) = status["devices"]
+    assert device["steps_done"] == device["steps_total"] > 1  # the whole forward, then every layer
+    (cpu,) = status["report"]["latency"]
+    per_layer = cpu["per_layer"]
+    assert [x["name"] for x in per_layer["layers"]] == [x["name"] for x in status["report"]["layers"]]
+    assert per_layer["end_to_end_median_ms"] == cpu["end_to_end"]["median_ms"]
+
+
+def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
+    slow = {"preset": "resnet50", "resolution": 224, "latency": {"per_layer": True, "budget_s": 60,
+                                                                   "target_ci": 1e-6, "job": True}}  # fmt: skip
+    job_id = client.post("/profile", json=slow).json()["id"]
+    _poll(client, job_id, {"running"})
+    assert client.delete(f"/jobs/{job_id}").status_code == 200
+    status = _poll(client, job_id, {"cancelled"}, timeout=30)
+    assert status["report"]["latency"][0]["error"] == "cancelled"
+    r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
+    assert r.status_code == 200 and "end_to_end" in r.json()["latency"][0]
+
+
+def test_full_queue_is_503_with_retry_after(client: TestClient) -> None:
+    client.app.state.workers.queue_size = 0
+    slow = {**SMALL, "latency": {"budget_s": 5, "target_ci": 1e-6, "job": True}}
+    first = client.post("/profile", json=slow)
+    assert first.status_code == 202
+    busy = client.post("/profile", json=slow)
+    assert busy.status_code == 503
+    assert int(busy.headers["retry-after"]) >= 1 and "queued" in busy.json()["detail"]
+    counting = client.post("/profile", json=SMALL)  # counting never waits behind timing
+    assert counting.status_code == 200
+    client.delete(f"/jobs/{first.json()['id']}")
+
+
+def test_budget_over_the_limit_is_refused(client: TestClient) -> None:
+    client.app.dependency_overrides[get_settings] = lambda: Settings(max_budget_s=5)
+    r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 50}})
+    assert r.status_code == 422
+    assert "PROFILER_MAX_BUDGET_S" in r.json()["detail"][0]["msg"]
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    assert client.get("/jobs/nope").status_code == 404
+    assert client.delete("/jobs/nope").status_code == 404
+
+
+def test_devices(client: TestClient) -> None:
+    devices = client.get("/devices").json()
+    assert devices[0]["device"] == "cpu" and devices[0]["threads"] >= 1
+    assert len(devices) == 1 + torch.cuda.device_count()
