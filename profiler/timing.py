@@ -228,7 +228,7 @@ def _measure(
     fn: Callable[[], object], clock: Any, opts: LatencyOptions, deadline: float, progress: Progress
 ) -> Stats:
     samples: list[float] = []
-    chunk = max(1, min(opts.min_repeats, 10))
+    chunk = 1  # the first sample says how long a call takes; chunks then grow within the budget
     stop = "max_repeats"
     while len(samples) < opts.max_repeats:
         progress.check()
@@ -243,6 +243,8 @@ def _measure(
         # Grow the chunk, but never past what the remaining budget holds at the current median.
         per_call = statistics.median(samples) / 1e3
         chunk = max(1, min(chunk * 2, 100, int(max(remaining, 0) / per_call) if per_call > 0 else 100))
+        if len(samples) < opts.min_repeats:
+            chunk = min(chunk, opts.min_repeats - len(samples))  # check convergence as soon as it can hold
     return summarize(samples, stop)
 
 
