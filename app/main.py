@@ -11,6 +11,7 @@ from profiler import DeviceWorkers
 
 from . import errors
 from .jobs import JobStore
+from .middleware import BodySizeLimit
 from .routes import devices, health, jobs, presets, profile
 from .settings import get_settings
 
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(profile.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)

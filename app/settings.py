@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
+
     # Limits on one request, checked before anything is allocated (see profiler.Limits).
     max_resolution: int = Field(8192, ge=1)
     max_channels: int = Field(65536, ge=1)

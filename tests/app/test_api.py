@@ -130,3 +130,35 @@ def test_openapi_examples_all_work(client: TestClient) -> None:
 
     for name, example in PROFILE_EXAMPLES.items():
         assert client.post("/profile", json=example["value"]).status_code == 200, name
+
+
+def test_huge_body_is_413_before_it_is_read(client: TestClient) -> None:
+    rows = [{"block": "conv", "c": 8}] * 200_000  # about 4 MB of JSON
+    r = client.post("/profile", json={"stages": rows})
+    assert r.status_code == 413
+    assert "PROFILER_MAX_BODY_BYTES" in r.json()["detail"]
+
+
+def test_body_without_content_length_is_counted() -> None:
+    import asyncio
+
+    from app.middleware import BodySizeLimit
+
+    async def app(scope, receive, send):  # reads the whole body, as FastAPI does
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    chunks = [{"type": "http.request", "body": b"x" * 600, "more_body": True},
+              {"type": "http.request", "body": b"x" * 600, "more_body": False}]  # fmt: skip
+    sent = []
+
+    async def receive():
+        return chunks.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(BodySizeLimit(app, max_bytes=1000)({"type": "http", "headers": []}, receive, send))
+    assert sent[0]["status"] == 413
