@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from .build import ModelPlan, plan_model
-from .errors import SpecError
 from .counting import CONVENTIONS, Counts, ModuleTotals, count_plan
+from .errors import SpecError
 from .limits import Limits
 from .spec import ModelSpec, parse_spec
 from .timing import LatencyOptions, LatencyResult, Progress, measure_latency, resolve_device

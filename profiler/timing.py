@@ -7,13 +7,14 @@ inside the measured forward; their sum is reported beside the end-to-end figure.
 from __future__ import annotations
 
 import math
+import platform
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -161,8 +162,6 @@ def resolve_device(name: str) -> torch.device:
 
 def describe_devices() -> list[dict[str, Any]]:
     """What this host can time on, for ``GET /devices``."""
-    import platform
-
     cpu = {
         "device": "cpu",
         "name": _cpu_model() or platform.processor() or platform.machine(),
