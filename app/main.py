@@ -12,7 +12,7 @@ from profiler import DeviceWorkers
 from . import errors
 from .jobs import JobStore
 from .middleware import BodySizeLimit
-from .routes import devices, health, jobs, presets, profile
+from .routes import compare, devices, health, jobs, presets, profile
 from .settings import get_settings
 
 
@@ -35,6 +35,7 @@ def create_app() -> FastAPI:
     app.state.jobs = JobStore(settings.max_jobs)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(profile.router)
+    app.include_router(compare.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)
     app.include_router(presets.router)

@@ -9,7 +9,7 @@ from .counting import CONVENTIONS
 from .errors import LimitError, ProfilerError, SpecError, UnknownPresetError
 from .limits import Limits
 from .presets import PRESETS
-from .report import COUNTERS, Report, latency_measurement, profile
+from .report import COUNTERS, Report, compare, latency_measurement, profile
 from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult, describe_devices, measure_latency
 from .workers import DeviceBusyError, DeviceWorkers, Job
 from .spec import ModelSpec, make_divisible, parse_spec
@@ -35,6 +35,7 @@ __all__ = [
     "SpecError",
     "UnknownPresetError",
     "build_model",
+    "compare",
     "make_divisible",
     "parse_spec",
     "plan_model",

@@ -131,3 +131,43 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
         return measure_latency(plan.build(), input_shape, options, progress)
 
     return measure
+
+
+_FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")
+
+
+def _ratio(b: int, a: int) -> float | None:
+    return b / a if a else None
+
+
+def compare(
+    a: ModelSpec | dict[str, Any],
+    b: ModelSpec | dict[str, Any],
+    *,
+    batch_size: int = 1,
+    counter: str = "shapes",
+    limits: Limits | None = None,
+) -> dict[str, Any]:
+    """Both reports, the ratio b/a of every total, and the layers whose names both have, side by side."""
+    report_a = profile(a, batch_size=batch_size, counter=counter, limits=limits)
+    report_b = profile(b, batch_size=batch_size, counter=counter, limits=limits)
+    ta, tb = report_a.counts.totals, report_b.counts.totals
+    rows_b = {r.name: r for r in report_b.counts.rows}
+    aligned = []
+    for ra in report_a.counts.rows:
+        rb = rows_b.get(ra.name)
+        if rb is None:
+            continue
+        aligned.append({
+            "name": ra.name,
+            "type": [ra.type, rb.type],
+            **{f: [getattr(ra, f), getattr(rb, f)] for f in _FIGURES},
+            "macs_ratio": _ratio(rb.macs, ra.macs),
+        })  # fmt: skip
+    return {
+        "a": report_a.to_dict(),
+        "b": report_b.to_dict(),
+        "ratios": {f: _ratio(getattr(tb, f), getattr(ta, f)) for f in _FIGURES},
+        "ratios_meaning": "b / a of each total (null where a's total is 0)",
+        "aligned_layers": aligned,
+    }
