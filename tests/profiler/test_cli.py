@@ -1,0 +1,45 @@
+"""The command line: same core, same numbers as the API; errors exit 2 naming the field."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from profiler import profile
+from profiler.__main__ import main
+
+
+def test_json_output_is_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    assert main(["--preset", "mobilenet_v2", "--set", "width_multiplier=0.75", "--set", "resolution=[160,128]",
+                 "--format", "json", "--output", str(out)]) == 0  # fmt: skip
+    body = json.loads(out.read_text())
+    expected = profile({"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": [160, 128]}).to_dict()
+    assert body["totals"] == expected["totals"] and body["layers"] == expected["layers"]
+
+
+def test_spec_file_to_csv(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"in_channels": 64, "resolution": 32, "classifier": None,
+                                "stages": [{"block": "depthwise_separable", "c": 128}]}))  # fmt: skip
+    out = tmp_path / "layers.csv"
+    assert main([str(spec), "--format", "csv", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["name"] for r in rows] == ["features.0.conv_dw", "features.0.bn1", "features.0.act1",
+                                         "features.0.conv_pw", "features.0.bn2", "features.0.act2"]  # fmt: skip
+    assert int(rows[0]["macs"]) == 64 * 9 * 32 * 32
+
+
+def test_table_with_cpu_latency(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--preset", "mobilenet_v3_small", "--set", "resolution=64", "--latency", "cpu", "--budget", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-2].startswith("ops fvcore does not count")
+    assert "latency on cpu" in out and "95% CI" in out
+
+
+def test_bad_spec_exits_2_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--preset", "resnet18", "--set", "width_multiplier=0"]) == 2
+    assert "width_multiplier" in capsys.readouterr().err
