@@ -11,7 +11,7 @@ import argparse
 import csv
 import json
 import sys
-import threading
+from concurrent.futures import wait
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -19,7 +19,8 @@ from tqdm import tqdm
 from .errors import LimitError, SpecError, UnknownPresetError
 from .presets import PRESETS
 from .report import latency_measurement, profile
-from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult, Progress
+from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult
+from .workers import DeviceBusyError, DeviceWorkers
 
 _COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "params", "activations")
 
@@ -59,43 +60,34 @@ def _spec(args: argparse.Namespace) -> dict[str, Any]:
 
 def _measure(report: Any, device: str, args: argparse.Namespace) -> LatencyResult:
     opts = LatencyOptions(device=device, batch_size=args.batch_size, per_layer=args.per_layer, budget_s=args.budget)
-    measure = latency_measurement(report, opts)
-    progress = Progress()
-    done = threading.Event()
-    result: list[LatencyResult] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(measure(progress))
-        except BaseException as exc:  # reported on the main thread
-            error.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True).start()
-    with tqdm(desc=f"timing on {device}", unit="step", file=sys.stderr) as bar:
-        while not done.wait(0.2):
-            bar.total = progress.total_steps
-            bar.update(progress.done_steps - bar.n)
-        bar.total = progress.total_steps
-        bar.update(progress.done_steps - bar.n)
-    if error:
-        raise error[0]
-    return result[0]
+    workers = DeviceWorkers(queue_size=0)
+    job = workers.submit(device, latency_measurement(report, opts), expected_s=args.budget)
+    try:
+        with tqdm(desc=f"timing on {device}", unit="step", file=sys.stderr) as bar:
+            while True:
+                done = wait([job.future], timeout=0.2).done
+                bar.total = job.progress.total_steps
+                bar.update(job.progress.done_steps - bar.n)
+                if done:
+                    break
+        return job.future.result()
+    finally:
+        job.cancel()  # Ctrl-C: the measurement stops at its next chunk
+        workers.shutdown()
 
 
 def _write_table(body: dict[str, Any], out: TextIO) -> None:
     widths = (34, 18, 20, 16, 16, 16, 12, 12)
-    header = "".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(_COLUMNS, widths)))
-    out.write(header + "\n")
+
+    def line(cells: list[str]) -> str:  # text columns left-aligned, figures right-aligned
+        return "".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths))) + "\n"
+
+    out.write(line(list(_COLUMNS)))
     for row in body["layers"]:
-        cells = [row["name"], row["type"], "x".join(map(str, row["output_shape"]))]
-        cells += [f"{row[c]:,}" for c in _COLUMNS[3:]]
-        out.write("".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths))) + "\n")
+        shape = "x".join(map(str, row["output_shape"]))
+        out.write(line([row["name"], row["type"], shape] + [f"{row[c]:,}" for c in _COLUMNS[3:]]))
     t = body["totals"]
-    cells = ["total", "", "x".join(map(str, body["output_shape"]))] + [f"{t[c]:,}" for c in _COLUMNS[3:]]
-    out.write("".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths))) + "\n")
+    out.write(line(["total", "", "x".join(map(str, body["output_shape"]))] + [f"{t[c]:,}" for c in _COLUMNS[3:]]))
     if body["unsupported_ops"]:
         out.write(f"ops fvcore does not count: {body['unsupported_ops']}\n")
     for lat in body.get("latency", []):
@@ -127,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         for loc, msg in exc.problems:
             print(f"error: {'.'.join(map(str, loc)) or 'spec'}: {msg}", file=sys.stderr)
         return 2
-    except (LimitError, UnknownPresetError, DeviceUnavailableError, OSError, json.JSONDecodeError) as exc:
+    except (LimitError, UnknownPresetError, DeviceUnavailableError, DeviceBusyError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = open(args.output, "w", newline="") if args.output else sys.stdout
