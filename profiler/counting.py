@@ -266,18 +266,26 @@ def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
 def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:
     """Sum leaf rows into every ancestor module, so totals agree at every level ("" is the model).
 
-    Each row goes into its parent once; parents then roll up level by level, deepest first.
+    Each row goes into its parent once; parents then roll up level by level, deepest first. The result
+    is in execution order, each module before its children (``features``, ``features.0``, ...).
     """
     modules: dict[str, ModuleTotals] = {"": ModuleTotals()}
-    for row in rows:
+    first: dict[str, int] = {"": 0}  # index of a module's first leaf row
+    for i, row in enumerate(rows):
         parent = row.name.rpartition(".")[0]
-        (modules.get(parent) or modules.setdefault(parent, ModuleTotals())).add_row(row)
+        if parent not in modules:
+            modules[parent] = ModuleTotals()
+            first[parent] = i
+        modules[parent].add_row(row)
     for owner, op in block_ops:
         modules.setdefault(owner, ModuleTotals()).unsupported_ops[op] += 1
+        first.setdefault(owner, len(rows))
     for depth in range(max(_depth(n) for n in modules), 0, -1):
         for name in [n for n in modules if _depth(n) == depth]:
-            modules.setdefault(name.rpartition(".")[0], ModuleTotals()).merge(modules[name])
-    return modules
+            parent = name.rpartition(".")[0]
+            modules.setdefault(parent, ModuleTotals()).merge(modules[name])
+            first[parent] = min(first.get(parent, first[name]), first[name])
+    return {name: modules[name] for name in sorted(modules, key=lambda n: (first[n], _depth(n)))}
 
 
 def _depth(name: str) -> int:

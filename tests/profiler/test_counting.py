@@ -171,6 +171,9 @@ def test_closed_form_bottleneck_with_downsample() -> None:
 
 def test_leaf_rows_sum_to_every_ancestor() -> None:
     counts = _counts({"preset": "mobilenet_v3_large"}, batch=4)
+    order = list(counts.modules)
+    assert order[:4] == ["", "features", "features.0", "features.1"]  # execution order, parents first
+    assert order.index("features.4") < order.index("features.4.se") < order.index("features.5")
     for name, totals in counts.modules.items():
         leaves = [r for r in counts.rows if name == "" or r.name.startswith(name + ".")]
         for figure in ("macs", "flops", "fvcore_flops", "params", "activations"):
