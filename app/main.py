@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from profiler import DeviceWorkers
 
 from . import errors
 from .jobs import JobStore
-from .middleware import BodySizeLimit
+from .middleware import BodySizeLimit, RequireToken
 from .routes import compare, devices, health, jobs, presets, profile
-from .settings import get_settings
+from .settings import Settings, get_settings
 
 
 @asynccontextmanager
@@ -22,7 +23,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.workers.shutdown()
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Architecture profiler",
         summary="Per-layer MACs, FLOPs, parameters, activations and measured latency of mobile CNNs "
@@ -30,10 +31,18 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    settings = get_settings()
+    if settings is None:
+        settings = get_settings()
+    else:
+        app.dependency_overrides[get_settings] = lambda: settings
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.api_token:
+        app.add_middleware(RequireToken, token=settings.api_token)
+    if settings.cors_origins:  # outermost, so browsers get CORS headers on 401 and 413 too
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"])  # fmt: skip
     app.include_router(profile.router)
     app.include_router(compare.router)
     app.include_router(jobs.router)

@@ -1,7 +1,8 @@
-"""Refuse request bodies over the configured size with 413, before they are read into memory."""
+"""ASGI middleware: an optional API token, and a limit on request body size (413 before it is read)."""
 
 from __future__ import annotations
 
+import hmac
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,3 +52,26 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class RequireToken:
+    """With a token configured, every request except ``/health`` must carry it as a bearer token."""
+
+    OPEN_PATHS = ("/health",)
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if hmac.compare_digest(given, self.expected):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({"detail": "missing or wrong API token: send 'Authorization: Bearer <token>'"}).encode()
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # Access: with api_token set, every request but /health needs "Authorization: Bearer <token>".
+    api_token: str | None = Field(None, repr=False)
+    cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://dash.example.com"]')
+
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
 
     # Limits on one request, checked before anything is allocated (see profiler.Limits).

@@ -162,3 +162,27 @@ def test_body_without_content_length_is_counted() -> None:
 
     asyncio.run(BodySizeLimit(app, max_bytes=1000)({"type": "http", "headers": []}, receive, send))
     assert sent[0]["status"] == 413
+
+
+def test_api_token_when_configured() -> None:
+    client = TestClient(create_app(Settings(api_token="s3cret")))
+    assert client.get("/health").status_code == 200  # open, for container health checks
+    r = client.post("/profile", json={"preset": "resnet18"})
+    assert r.status_code == 401 and "Authorization: Bearer" in r.json()["detail"]
+    assert client.get("/presets", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.post("/profile", json={"preset": "resnet18"}, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+
+
+def test_cors_origins_when_configured() -> None:
+    client = TestClient(create_app(Settings(cors_origins=["https://dash.example.com"])))
+    r = client.options("/profile", headers={"Origin": "https://dash.example.com", "Access-Control-Request-Method": "POST"})
+    assert r.headers["access-control-allow-origin"] == "https://dash.example.com"
+    other = client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_create_app_settings_reach_the_routes() -> None:
+    client = TestClient(create_app(Settings(max_resolution=100)))
+    r = client.post("/profile", json={"preset": "resnet18", "resolution": 128})
+    assert r.status_code == 422 and "PROFILER_MAX_RESOLUTION" in r.json()["detail"][0]["msg"]
