@@ -30,6 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "from a JSON spec.",
         version="0.1.0",
         lifespan=lifespan,
+        responses={
+            400: {"description": "the body could not be read as JSON"},
+            401: {"description": "missing or wrong API token (only when PROFILER_API_TOKEN is set)"},
+            413: {"description": "request body over PROFILER_MAX_BODY_BYTES"},
+        },
     )
     if settings is None:
         settings = get_settings()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass
 
 from profiler import ModelSpec
@@ -21,25 +21,25 @@ class LatencyRequest(BaseModel):
     model_config = _CONFIG
 
     devices: list[str] = Field(default=["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N")
-    batch_size: int | None = Field(default=None, ge=1, description="default: the request's batch_size")
+    batch_size: StrictInt | None = Field(default=None, ge=1, description="default: the request's batch_size")
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    channels_last: bool = False
-    cuda_graph: bool = Field(default=False, description="time replays of a captured CUDA graph (GPU only)")
-    per_layer: bool = Field(default=False, description="also time every leaf layer alone on its recorded input")
-    warmup: int = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
-    budget_s: float = Field(default=10.0, gt=0, description="time budget of each device's measurement")
-    target_ci: float = Field(default=0.02, gt=0, le=1, description="stop when the 95% CI of the median is "
+    channels_last: StrictBool = False
+    cuda_graph: StrictBool = Field(default=False, description="time replays of a captured CUDA graph (GPU only)")
+    per_layer: StrictBool = Field(default=False, description="also time every leaf layer alone on its recorded input")
+    warmup: StrictInt = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
+    budget_s: StrictFloat = Field(default=10.0, gt=0, description="time budget of each device's measurement")
+    target_ci: StrictFloat = Field(default=0.02, gt=0, le=1, description="stop when the 95% CI of the median is "
                              "within this share of it")  # fmt: skip
-    min_repeats: int = Field(default=10, ge=2, le=100_000)
-    threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads; default: torch's")
-    job: bool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
+    min_repeats: StrictInt = Field(default=10, ge=2, le=100_000)
+    threads: StrictInt | None = Field(default=None, ge=1, le=1024, description="CPU threads; default: torch's")
+    job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
 class ProfileRequest(ModelSpec):
     """A spec (a preset with overrides, or a whole table) and how to profile it."""
 
-    batch_size: int = Field(default=1, ge=1, description="batch of the input the counts are for")
+    batch_size: StrictInt = Field(default=1, ge=1, description="batch of the input the counts are for")
     counter: Literal["shapes", "fvcore"] = Field(
         default="shapes",
         description="shapes: closed-form counts, no tensor allocated (fast); fvcore: also trace a real forward "

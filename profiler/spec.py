@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from .errors import SpecError, UnknownPresetError
@@ -23,13 +23,13 @@ WidthRule = Annotated[
     Literal["scale", "no_shrink", "fixed"],
     Field(description="scale: make_divisible(c*alpha); no_shrink: scale up only (MobileNetV2's 1280 head); fixed: c as given"),
 ]
-Channels = Annotated[int, Field(ge=1, description="output channels before width scaling")]
-Repeats = Annotated[int, Field(ge=1, description="times the block is repeated; only the first takes the stride")]
-Stride = Annotated[int, Field(ge=1, description="stride of the first repetition")]
-Kernel = Annotated[int, Field(ge=1, description="kernel size (square)")]
-Dilation = Annotated[int, Field(ge=1)]
+Channels = Annotated[StrictInt, Field(ge=1, description="output channels before width scaling")]
+Repeats = Annotated[StrictInt, Field(ge=1, description="times the block is repeated; only the first takes the stride")]
+Stride = Annotated[StrictInt, Field(ge=1, description="stride of the first repetition")]
+Kernel = Annotated[StrictInt, Field(ge=1, description="kernel size (square)")]
+Dilation = Annotated[StrictInt, Field(ge=1)]
 Padding = Annotated[
-    int | None, Field(ge=0, description="explicit padding; default 'same': dilation*(k-1)//2")
+    StrictInt | None, Field(ge=0, description="explicit padding; default 'same': dilation*(k-1)//2")
 ]
 
 
@@ -60,12 +60,12 @@ class ConvRow:
     n: Repeats = 1
     s: Stride = 1
     k: Kernel = 3
-    groups: Annotated[int, Field(ge=1)] | Literal["depthwise"] = 1
+    groups: Annotated[StrictInt, Field(ge=1)] | Literal["depthwise"] = 1
     dilation: Dilation = 1
     padding: Padding = None
     act: Activation = "relu"
-    bn: bool = True
-    bias: bool | None = Field(default=None, description="conv bias; default: only when there is no BN")
+    bn: StrictBool = True
+    bias: StrictBool | None = Field(default=None, description="conv bias; default: only when there is no BN")
     width: WidthRule = "scale"
 
 
@@ -95,10 +95,10 @@ class InvertedResidualRow:
     c: Channels
     n: Repeats = 1
     s: Stride = 1
-    t: Annotated[float, Field(gt=0, le=1024)] | None = None
-    exp: Annotated[int, Field(ge=1)] | None = None
+    t: Annotated[StrictFloat, Field(gt=0, le=1024)] | None = None
+    exp: Annotated[StrictInt, Field(ge=1)] | None = None
     k: Kernel = 3
-    se: Annotated[float, Field(ge=0, lt=1)] | bool = Field(
+    se: Annotated[StrictFloat, Field(ge=0, lt=1)] | StrictBool = Field(
         default=0.0, description="squeeze-excite ratio of the expanded channels; true = 0.25 (MobileNetV3)"
     )
     se_gate: Activation = "hardsigmoid"
@@ -158,10 +158,10 @@ Row = Annotated[
 class ClassifierSpec:
     """After global average pooling: an optional hidden FC (MobileNetV3's 1280) and the final FC."""
 
-    hidden: Annotated[int, Field(ge=1)] | None = None
+    hidden: Annotated[StrictInt, Field(ge=1)] | None = None
     hidden_width: WidthRule = "scale"
     act: Activation = "hardswish"
-    dropout: Annotated[float, Field(ge=0, le=1)] = 0.2
+    dropout: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.2
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
@@ -170,10 +170,10 @@ class ModelSpec:
 
     preset: PresetName | None = Field(default=None, description="start from a paper table (GET /presets)")
     name: str | None = Field(default=None, max_length=200)
-    width_multiplier: Annotated[float, Field(gt=0, le=64)] = 1.0
-    resolution: Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = 224
-    in_channels: Annotated[int, Field(ge=1)] = 3
-    num_classes: Annotated[int, Field(ge=1)] = 1000
+    width_multiplier: Annotated[StrictFloat, Field(gt=0, le=64)] = 1.0
+    resolution: Annotated[StrictInt, Field(ge=1)] | tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]] = 224
+    in_channels: Annotated[StrictInt, Field(ge=1)] = 3
+    num_classes: Annotated[StrictInt, Field(ge=1)] = 1000
     classifier: ClassifierSpec | None = Field(
         default_factory=ClassifierSpec, description="null: no pooling and no classifier (profile the table alone)"
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from profiler import ModelSpec, compare
 
@@ -37,7 +37,7 @@ class CompareRequest(BaseModel):
 
     a: ModelSpec
     b: ModelSpec
-    batch_size: int = Field(default=1, ge=1)
+    batch_size: StrictInt = Field(default=1, ge=1)
     counter: Literal["shapes", "fvcore"] = "shapes"
 
 

@@ -19,14 +19,17 @@ def _job(jobs: JobsDep, job_id: str) -> ProfileJob:
     return job
 
 
-@router.get("/{job_id}")
+_UNKNOWN = {404: {"description": "no such job (jobs are kept in memory, not across restarts)"}}
+
+
+@router.get("/{job_id}", responses=_UNKNOWN)
 def job_status(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """State, per-device progress (steps done / total: the whole forward, then each layer), and the report
     once every device is done."""
     return _job(jobs, job_id).status()
 
 
-@router.delete("/{job_id}")
+@router.delete("/{job_id}", responses=_UNKNOWN)
 def cancel_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     job = _job(jobs, job_id)
     job.cancel()

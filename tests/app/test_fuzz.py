@@ -1,0 +1,24 @@
+"""Schemathesis against the service's own OpenAPI schema: no server errors, responses that keep to it,
+and data the schema forbids is refused. A schema-valid spec may still be refused (a kernel larger than its
+feature map, a limit passed): the schema cannot say that, so positive-data acceptance is not checked."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
+
+from app.main import create_app
+from app.settings import Settings
+
+# Small limits so generated specs stay cheap; every refusal is still a 4xx to check.
+APP = create_app(Settings(max_resolution=512, max_batch=8, max_budget_s=0.3, sync_wait_s=10,
+                          max_activation_bytes=64 * 2**20, max_timing_bytes=256 * 2**20, fvcore_wait_s=5))  # fmt: skip
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@schema.parametrize()
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api(case) -> None:
+    # Starlette's 405 names the methods of the first route on a path only (GET /jobs/{id}, not DELETE).
+    case.call_and_validate(excluded_checks=[positive_data_acceptance, allow_header_conformance])
