@@ -3,7 +3,12 @@ shape FastAPI uses for its own validation errors."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from profiler import DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
@@ -39,7 +44,29 @@ async def device_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
 
 
+def _json_safe(value: Any) -> bool:
+    try:
+        json.dumps(jsonable_encoder(value), allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422, except that an input JSON cannot carry (NaN, Infinity) is left out, not a 500."""
+    assert isinstance(exc, RequestValidationError)
+    detail = []
+    for error in exc.errors():
+        item = {k: error[k] for k in ("type", "loc", "msg") if k in error}
+        for key in ("input", "ctx"):
+            if key in error and _json_safe(error[key]):
+                item[key] = jsonable_encoder(error[key])
+        detail.append(item)
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(DeviceUnavailableError, device_unavailable)
     app.add_exception_handler(DeviceBusyError, device_busy)
     app.add_exception_handler(SpecError, spec_error)

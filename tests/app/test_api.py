@@ -186,3 +186,26 @@ def test_create_app_settings_reach_the_routes() -> None:
     client = TestClient(create_app(Settings(max_resolution=100)))
     r = client.post("/profile", json={"preset": "resnet18", "resolution": 128})
     assert r.status_code == 422 and "PROFILER_MAX_RESOLUTION" in r.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "words"),
+    [
+        (b'{"preset": "resnet18", "width_multiplier": NaN}', 422, "finite number"),
+        (b'{"preset": "resnet18", "width_multiplier": Infinity}', 422, "finite number"),
+        (b'{"preset": "resnet18", "width_multiplier": 1e308}', 422, "less than or equal to 64"),
+        (b'{"stages": [{"block": "conv", "c": 1e308}]}', 422, "valid integer"),
+        (b'{"stages": [{"block": "conv", "c": ' + b"9" * 5000 + b"}]}", 400, "parsing the body"),
+        (b'{"stages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "parsing the body"),
+        (b'{"stages": [' + b",".join([b'{"block": "conv", "c": 8}'] * 5000) + b"]}", 422, "PROFILER_MAX_BLOCKS"),
+        (b'{"preset": "resnet18", "resolution": "224"}', 422, "valid integer"),
+        (b'{"preset": "resnet18", "stages": [{"block": "conv", "c": 8, "padding": false}]}', 422, "valid integer"),
+        (b"null", 422, "dictionary"),
+        (b"", 422, "required"),
+    ],
+)  # fmt: skip
+def test_nasty_bodies_are_4xx(raw: bytes, status: int, words: str) -> None:
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    r = client.post("/profile", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    assert words in r.text
