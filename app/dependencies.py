@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from profiler import DeviceWorkers
 
+from .cache import ResponseCache
 from .jobs import JobStore
 
 
@@ -19,5 +20,10 @@ def get_jobs(request: Request) -> JobStore:
     return request.app.state.jobs
 
 
+def get_cache(request: Request) -> ResponseCache:
+    return request.app.state.cache
+
+
+CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 WorkersDep = Annotated[DeviceWorkers, Depends(get_workers)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from profiler import DeviceWorkers
 
 from . import errors
+from .cache import ResponseCache
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
 from .routes import compare, devices, health, jobs, presets, profile
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
+    app.state.cache = ResponseCache(settings.response_cache_size)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, repr=False)
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://dash.example.com"]')
 
+    response_cache_size: int = Field(256, ge=0, description="count-only responses kept for identical requests")
+
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
 
     # Limits on one request, checked before anything is allocated (see profiler.Limits).

@@ -9,16 +9,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
-from ..dependencies import JobsDep, WorkersDep
+from ..dependencies import CacheDep, JobsDep, WorkersDep
 from ..jobs import ProfileJob
 from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
 from ..settings import Settings, SettingsDep
 
 router = APIRouter(tags=["profile"])
+_REQUEST_JSON = TypeAdapter(ProfileRequest)
 
 _fvcore_slots: threading.BoundedSemaphore | None = None
 _fvcore_lock = threading.Lock()
@@ -82,14 +84,22 @@ async def profile_spec(
     settings: SettingsDep,
     workers: WorkersDep,
     jobs: JobsDep,
-) -> JSONResponse:
+    cache: CacheDep,
+) -> Response:
     """Count a spec layer by layer (MACs, FLOPs, fvcore's flops, parameters, activations) and, with
     ``latency``, measure it on each requested device."""
-    report = await run_in_threadpool(_count, request, settings)
-    body = report.to_dict()  # built by the core as plain data; not re-validated, to keep a count fast
     latency = request.latency
     if latency is None:
-        return JSONResponse(body)
+        key = _REQUEST_JSON.dump_json(request)
+        cached = cache.get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/json", headers={"X-Profile-Cache": "hit"})
+    report = await run_in_threadpool(_count, request, settings)
+    body = report.to_dict()  # built by the core as plain data; not re-validated, to keep a count fast
+    if latency is None:
+        response = JSONResponse(body, headers={"X-Profile-Cache": "miss"})
+        cache.put(key, bytes(response.body))
+        return response
 
     measurements = [
         (device, latency_measurement(report, _options(latency, device, request.batch_size, settings), settings.limits()))
