@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
     app.state.cache = ResponseCache(settings.response_cache_size)
+    app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)

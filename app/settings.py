@@ -59,6 +59,7 @@ class Settings(BaseSettings):
             max_macs=self.max_macs,
             max_activation_bytes=self.max_activation_bytes,
             max_timing_bytes=self.max_timing_bytes,
+            max_budget_s=self.max_budget_s,
         )
 
 

@@ -16,6 +16,7 @@ class Limits:
     max_macs: int = 10**15  # counting from shapes costs nothing; this catches nonsense specs
     max_activation_bytes: int = 4 * 2**30  # for work that allocates real tensors (the fvcore counter)
     max_timing_bytes: int = 8 * 2**30  # a timed forward, every activation kept for per-layer inputs
+    max_budget_s: float = 120.0  # time budget of one latency measurement
 
     def check(self, setting: str, value: int | float, loc: Loc = (), what: str | None = None) -> None:
         """Raise LimitError when ``value`` is over the limit named ``setting`` (a field of this class)."""

@@ -120,6 +120,7 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     limits = limits or Limits()
     resolve_device(options.device)
     limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
+    limits.check("max_budget_s", options.budget_s, ("latency", "budget_s"), "budget_s")
     scale = options.batch_size / report.batch_size
     totals = report.counts.totals
     needed = _DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)

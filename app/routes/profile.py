@@ -22,37 +22,20 @@ from ..settings import Settings, SettingsDep
 router = APIRouter(tags=["profile"])
 _REQUEST_JSON = TypeAdapter(ProfileRequest)
 
-_fvcore_slots: threading.BoundedSemaphore | None = None
-_fvcore_lock = threading.Lock()
-
-
-def _fvcore_semaphore(n: int) -> threading.BoundedSemaphore:
-    global _fvcore_slots
-    with _fvcore_lock:
-        if _fvcore_slots is None:
-            _fvcore_slots = threading.BoundedSemaphore(n)
-        return _fvcore_slots
-
-
-def _count(request: ProfileRequest, settings: Settings) -> Report:
+def _count(request: ProfileRequest, settings: Settings, fvcore_slots: threading.Semaphore) -> Report:
     """Blocking work: runs in the thread pool, never on the event loop, never behind a timing job."""
     if request.counter != "fvcore":
         return profile(request.spec(), batch_size=request.batch_size, limits=settings.limits())
-    slots = _fvcore_semaphore(settings.fvcore_concurrency)
-    if not slots.acquire(timeout=settings.fvcore_wait_s):
+    if not fvcore_slots.acquire(timeout=settings.fvcore_wait_s):
         raise HTTPException(503, "the fvcore counter is busy; retry later or use counter=shapes",
                             headers={"Retry-After": "5"})  # fmt: skip
     try:
         return profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
     finally:
-        slots.release()
+        fvcore_slots.release()
 
 
-def _options(latency: LatencyRequest, device: str, batch_size: int, settings: Settings) -> LatencyOptions:
-    if latency.budget_s > settings.max_budget_s:
-        raise HTTPException(422, [{"type": "limit", "loc": ["body", "latency", "budget_s"],
-                                   "msg": f"budget_s {latency.budget_s} exceeds the limit of {settings.max_budget_s}; "
-                                   "the server's operator can raise it with PROFILER_MAX_BUDGET_S"}])  # fmt: skip
+def _options(latency: LatencyRequest, device: str, batch_size: int) -> LatencyOptions:
     return LatencyOptions(
         device=device,
         batch_size=latency.batch_size or batch_size,
@@ -94,7 +77,7 @@ async def profile_spec(
         cached = cache.get(key)
         if cached is not None:
             return Response(cached, media_type="application/json", headers={"X-Profile-Cache": "hit"})
-    report = await run_in_threadpool(_count, request, settings)
+    report = await run_in_threadpool(_count, request, settings, http.app.state.fvcore_slots)
     body = report.to_dict()  # built by the core as plain data; not re-validated, to keep a count fast
     if latency is None:
         response = JSONResponse(body, headers={"X-Profile-Cache": "miss"})
@@ -102,7 +85,7 @@ async def profile_spec(
         return response
 
     measurements = [
-        (device, latency_measurement(report, _options(latency, device, request.batch_size, settings), settings.limits()))
+        (device, latency_measurement(report, _options(latency, device, request.batch_size), settings.limits()))
         for device in dict.fromkeys(latency.devices)
     ]
     submitted: list[Job] = []
