@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 
 from profiler import DeviceWorkers
 
-from .cache import ResponseCache
 from .jobs import JobStore
+from .store import ResultStore
 
 
 def get_workers(request: Request) -> DeviceWorkers:
@@ -20,10 +20,10 @@ def get_jobs(request: Request) -> JobStore:
     return request.app.state.jobs
 
 
-def get_cache(request: Request) -> ResponseCache:
-    return request.app.state.cache
+def get_store(request: Request) -> ResultStore:
+    return request.app.state.store
 
 
-CacheDep = Annotated[ResponseCache, Depends(get_cache)]
+StoreDep = Annotated[ResultStore, Depends(get_store)]
 WorkersDep = Annotated[DeviceWorkers, Depends(get_workers)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]

@@ -1,12 +1,15 @@
 """Latency measurements in flight or done: a report's counts plus one device job per device. Kept in
-memory, bounded; the oldest finished entries go first."""
+memory, bounded; the oldest finished entries go first. A finished measurement is written to the result
+store under the job's id, unless it was cancelled (nothing half-done is stored)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,16 +19,54 @@ from profiler import Job
 from profiler.timing import MeasurementCancelled
 
 
+log = logging.getLogger(__name__)
+
+Save = Callable[["ProfileJob", dict[str, Any]], dict[str, Any]]
+
+
 @dataclass
 class ProfileJob:
+    """``save(job, result)`` runs once every device is done (in the thread that finished last) and returns
+    the body to answer with; a cancelled job is not saved."""
+
     report: dict[str, Any]
     jobs: list[Job]
+    save: Save | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.monotonic)
+    saved: dict[str, Any] | None = None
+    save_error: str | None = None
+    _finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    _remaining: int = field(default=0, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start(self) -> None:
+        """Watch the device jobs; call once they are all submitted."""
+        self._remaining = len(self.jobs)
+        for j in self.jobs:
+            j.future.add_done_callback(self._one_done)
+
+    def _one_done(self, _: Any) -> None:
+        with self._lock:
+            self._remaining -= 1
+            last = self._remaining == 0
+        if not last:
+            return
+        try:
+            if self.save is not None and self.state() != "cancelled":
+                self.saved = self.save(self, self.result())
+        except Exception as exc:  # the measurement is still answered; only keeping it failed
+            log.exception("storing job %s failed", self.id)
+            self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
+        finally:
+            self._finished.set()
 
     @property
     def done(self) -> bool:
-        return all(j.future.done() for j in self.jobs)
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
 
     def cancel(self) -> None:
         for j in self.jobs:
@@ -50,7 +91,9 @@ class ProfileJob:
             "devices": [j.status() for j in self.jobs],
         }
         if self.done:
-            out["report"] = self.result()
+            out["report"] = self.saved or self.result()
+            if self.save_error:
+                out["store_error"] = self.save_error
         return out
 
 

@@ -12,17 +12,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from profiler import DeviceWorkers
 
 from . import errors
-from .cache import ResponseCache
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
-from .routes import compare, devices, health, jobs, presets, profile
+from .routes import compare, devices, health, jobs, presets, profile, profiles
 from .settings import Settings, get_settings
+from .store import ResultStore
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.store.open()  # a store path that cannot be written fails the start, not the first request
     yield
     app.state.workers.shutdown()
+    app.state.store.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
-    app.state.cache = ResponseCache(settings.response_cache_size)
+    app.state.store = ResultStore(settings.store_path)  # opened on first use or at startup
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["*"])  # fmt: skip
     app.include_router(profile.router)
     app.include_router(compare.router)
+    app.include_router(profiles.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)
     app.include_router(presets.router)

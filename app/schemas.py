@@ -117,6 +117,9 @@ class CounterOut(BaseModel):
 
 
 class ReportOut(BaseModel):
+    cached: bool = Field(description="answered from the store: an identical request was profiled before")
+    id: str = Field(description="stored result: GET /profiles/{id}")
+    created: str = Field(description="when it was profiled (UTC, ISO 8601)")
     name: str | None
     preset: str | None
     spec: dict[str, Any] = Field(description="the resolved spec: the preset's table with the overrides applied")
@@ -145,3 +148,18 @@ class Health(BaseModel):
     version: str
     torch: str
     cuda: str
+
+
+class StoredSummary(BaseModel):
+    id: str
+    kind: Literal["profile", "compare"]
+    created: str = Field(description="UTC, ISO 8601")
+    name: str | None
+    model_config = ConfigDict(extra="allow")  # the kind's own figures: totals, ratios, latency medians
+
+
+class ProfileList(BaseModel):
+    total: int = Field(description="stored results matching the filter")
+    limit: int
+    offset: int
+    items: list[StoredSummary]

@@ -4,6 +4,7 @@ embedded configuration that runs as is."""
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends
@@ -25,7 +26,8 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, repr=False)
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://dash.example.com"]')
 
-    response_cache_size: int = Field(256, ge=0, description="count-only responses kept for identical requests")
+    # Every result is kept here (SQLite, created on first start); in the container, a volume at /data.
+    store_path: Path = Field(Path("data/profiles.sqlite3"), description="SQLite file of stored results")
 
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
 

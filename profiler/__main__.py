@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from concurrent.futures import wait
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from .errors import LimitError, SpecError, UnknownPresetError
+from .export import write_layers_csv
 from .presets import PRESETS
 from .report import latency_measurement, profile
 from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult
@@ -100,14 +100,6 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
                       f"= {lat['per_layer']['sum_over_end_to_end']:.2f} x end-to-end\n")  # fmt: skip
 
 
-def _write_csv(body: dict[str, Any], out: TextIO) -> None:
-    fields = list(body["layers"][0])
-    writer = csv.DictWriter(out, fieldnames=fields)
-    writer.writeheader()
-    for row in body["layers"]:
-        writer.writerow({k: (json.dumps(v) if isinstance(v, list) else v) for k, v in row.items()})
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
@@ -124,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
-        {"table": _write_table, "json": lambda b, o: json.dump(b, o, indent=1), "csv": _write_csv}[args.format](body, out)
+        {"table": _write_table, "json": lambda b, o: json.dump(b, o, indent=1), "csv": write_layers_csv}[args.format](body, out)
     finally:
         if args.output:
             out.close()

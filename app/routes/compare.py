@@ -6,12 +6,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from profiler import ModelSpec, compare
 
-from ..settings import SettingsDep
+from ..dependencies import StoreDep
+from ..settings import Settings, SettingsDep
+from ..store import ResultStore, compare_summary, request_digest, stored_response
 
 router = APIRouter(tags=["compare"])
 
@@ -41,13 +43,21 @@ class CompareRequest(BaseModel):
     counter: Literal["shapes", "fvcore"] = "shapes"
 
 
+def _compare_stored(request: CompareRequest, settings: Settings, store: ResultStore) -> Response:
+    digest = request_digest(b"compare:" + request.model_dump_json().encode())
+    found = store.find_request(digest)
+    if found is not None:
+        return stored_response(found, cached=True)
+    body = compare(request.a, request.b, batch_size=request.batch_size, counter=request.counter,
+                   limits=settings.limits())  # fmt: skip
+    return stored_response(store.add("compare", body, summary=compare_summary(body), request=digest), cached=False)
+
+
 @router.post("/compare", responses={422: {"description": "either spec cannot be built, or is over a limit"}})
 async def compare_specs(
-    request: Annotated[CompareRequest, Body(openapi_examples=COMPARE_EXAMPLES)], settings: SettingsDep
-) -> JSONResponse:
-    """Both reports, the ratio b/a of every total, and per-layer alignment where layer names match."""
-    result = await run_in_threadpool(
-        compare, request.a, request.b, batch_size=request.batch_size, counter=request.counter,
-        limits=settings.limits(),
-    )  # fmt: skip
-    return JSONResponse(result)
+    request: Annotated[CompareRequest, Body(openapi_examples=COMPARE_EXAMPLES)], settings: SettingsDep,
+    store: StoreDep,
+) -> Response:
+    """Both reports, the ratio b/a of every total, and per-layer alignment where layer names match; stored
+    under its ``id`` like a profile, and an identical request is answered from the store (``cached``)."""
+    return await run_in_threadpool(_compare_stored, request, settings, store)

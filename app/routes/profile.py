@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Annotated, Any
@@ -14,10 +15,11 @@ from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
-from ..dependencies import CacheDep, JobsDep, WorkersDep
+from ..dependencies import JobsDep, StoreDep, WorkersDep
 from ..jobs import ProfileJob
 from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
 from ..settings import Settings, SettingsDep
+from ..store import ResultStore, profile_summary, request_digest, stored_response
 
 router = APIRouter(tags=["profile"])
 _REQUEST_JSON = TypeAdapter(ProfileRequest)
@@ -33,6 +35,17 @@ def _count(request: ProfileRequest, settings: Settings, fvcore_slots: threading.
         return profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
     finally:
         fvcore_slots.release()
+
+
+def _count_stored(request: ProfileRequest, settings: Settings, fvcore_slots: threading.Semaphore,
+                  store: ResultStore) -> Response:  # fmt: skip
+    """A count-only request: the stored answer to an identical request, or a new count, stored first."""
+    digest = request_digest(b"profile:" + _REQUEST_JSON.dump_json(request))
+    found = store.find_request(digest)
+    if found is not None:
+        return stored_response(found, cached=True)
+    body = _count(request, settings, fvcore_slots).to_dict()  # plain data from the core; not re-validated
+    return stored_response(store.add("profile", body, summary=profile_summary(body), request=digest), cached=False)
 
 
 def _options(latency: LatencyRequest, device: str, batch_size: int) -> LatencyOptions:
@@ -67,22 +80,15 @@ async def profile_spec(
     settings: SettingsDep,
     workers: WorkersDep,
     jobs: JobsDep,
-    cache: CacheDep,
+    store: StoreDep,
 ) -> Response:
     """Count a spec layer by layer (MACs, FLOPs, fvcore's flops, parameters, activations) and, with
-    ``latency``, measure it on each requested device."""
+    ``latency``, measure it on each requested device. Every answer is stored under its ``id``
+    (``GET /profiles/{id}``); an identical count-only request is answered from the store (``cached``)."""
     latency = request.latency
     if latency is None:
-        key = _REQUEST_JSON.dump_json(request)
-        cached = cache.get(key)
-        if cached is not None:
-            return Response(cached, media_type="application/json", headers={"X-Profile-Cache": "hit"})
+        return await run_in_threadpool(_count_stored, request, settings, http.app.state.fvcore_slots, store)
     report = await run_in_threadpool(_count, request, settings, http.app.state.fvcore_slots)
-    body = report.to_dict()  # built by the core as plain data; not re-validated, to keep a count fast
-    if latency is None:
-        response = JSONResponse(body, headers={"X-Profile-Cache": "miss"})
-        cache.put(key, bytes(response.body))
-        return response
 
     measurements = [
         (device, latency_measurement(report, _options(latency, device, request.batch_size), settings.limits()))
@@ -96,7 +102,8 @@ async def profile_spec(
         for job in submitted:
             job.cancel()
         raise
-    profile_job = ProfileJob(body, submitted)
+    profile_job = ProfileJob(report.to_dict(), submitted, save=_saver(store))
+    profile_job.start()
     if latency.job:
         jobs.add(profile_job)
         return JSONResponse(profile_job.status(), status_code=202, headers={"Location": f"/jobs/{profile_job.id}"})
@@ -119,4 +126,11 @@ async def _wait(job: ProfileJob, http: Request, timeout_s: float) -> dict[str, A
     except asyncio.CancelledError:
         job.cancel()
         raise
-    return job.result()
+    return {"cached": False, **(job.saved or job.result())}
+
+
+def _saver(store: ResultStore):  # noqa: ANN202
+    def save(job: ProfileJob, result: dict[str, Any]) -> dict[str, Any]:
+        return json.loads(store.add("profile", result, summary=profile_summary(result), result_id=job.id).body)
+
+    return save

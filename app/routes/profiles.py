@@ -1,0 +1,56 @@
+"""Stored results: one by id (JSON or per-layer CSV), and the list, newest first."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from profiler.export import write_comparison_csv, write_layers_csv
+
+from ..dependencies import StoreDep
+from ..schemas import ProfileList
+from ..store import Stored
+
+router = APIRouter(prefix="/profiles", tags=["profiles"])
+
+_UNKNOWN = {404: {"description": "no stored result with this id"}}
+
+
+def _stored(store: StoreDep, result_id: str) -> Stored:
+    found = store.get(result_id)
+    if found is None:
+        raise HTTPException(404, f"no stored result {result_id!r}; GET /profiles lists the stored ones")
+    return found
+
+
+@router.get("", response_model=ProfileList)
+def list_profiles(
+    store: StoreDep,
+    name: Annotated[str | None, Query(max_length=200, description="part of the name, any case")] = None,
+    kind: Literal["profile", "compare"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> ProfileList:
+    """Stored profiles and comparisons, newest first, one page at a time."""
+    total, items = store.list(limit=limit, offset=offset, name=name, kind=kind)
+    return ProfileList(total=total, limit=limit, offset=offset, items=items)
+
+
+@router.get("/{result_id}", responses={200: {"description": "the stored response body, as it was sent"}, **_UNKNOWN})
+def get_profile(result_id: str, store: StoreDep) -> Response:
+    return Response(_stored(store, result_id).body, media_type="application/json")
+
+
+@router.get("/{result_id}/layers.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})
+def export_layers(result_id: str, store: StoreDep) -> Response:
+    """Per-layer CSV: a profile's layers (with per-layer latency columns where measured), or a comparison's
+    aligned layers with a's and b's figures side by side."""
+    stored = _stored(store, result_id)
+    out = io.StringIO()
+    (write_layers_csv if stored.kind == "profile" else write_comparison_csv)(json.loads(stored.body), out)
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{stored.id}.csv"'})  # fmt: skip

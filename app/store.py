@@ -1,0 +1,168 @@
+"""Stored results in SQLite: every profile and comparison the service answers, kept by id.
+
+One file (WAL, ``synchronous=FULL``): a row is committed and synced before its id is sent, so a client that
+got an id can always read it back, after a restart or a SIGKILL. Rows are written once, in one statement,
+and never updated: a measurement that is cancelled or fails half way writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi.responses import Response
+
+Kind = Literal["profile", "compare"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       TEXT NOT NULL UNIQUE,
+    kind     TEXT NOT NULL,
+    name     TEXT,
+    created  REAL NOT NULL,
+    request  TEXT,          -- digest of the canonical request, for serving identical requests again
+    summary  TEXT NOT NULL, -- JSON: the list view's fields
+    body     TEXT NOT NULL  -- JSON: the full response body, as sent
+);
+CREATE INDEX IF NOT EXISTS results_request ON results (request);
+"""
+
+
+def request_digest(canonical: bytes) -> str:
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def iso(created: float) -> str:
+    return datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: str
+    kind: Kind
+    created: float
+    body: str
+
+
+class ResultStore:
+    """Thread-safe: one connection, one lock (SQLite serialises writers anyway; reads are sub-millisecond)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Create the file, its folder and the table on first use; idempotent."""
+        with self._lock:
+            self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def add(
+        self, kind: Kind, body: dict[str, Any], *, summary: dict[str, Any], request: str | None = None,
+        result_id: str | None = None,
+    ) -> Stored:  # fmt: skip
+        """Write one result; returns once it is on disk. ``body`` gains ``id`` and ``created`` first;
+        ``summary`` (with its ``name``) is what the list shows."""
+        created = time.time()
+        rid = result_id or uuid.uuid4().hex
+        text = json.dumps({"id": rid, "created": iso(created), **body}, separators=(",", ":"), allow_nan=False)
+        with self._lock:
+            self._connect().execute(
+                "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
+                (rid, kind, summary.get("name"), created, request, json.dumps(summary), text),
+            )
+        return Stored(rid, kind, created, text)
+
+    def get(self, result_id: str) -> Stored | None:
+        with self._lock:
+            row = self._connect().execute(
+                "SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)
+            ).fetchone()
+        return Stored(*row) if row else None
+
+    def find_request(self, request: str) -> Stored | None:
+        """The newest result of an identical request, if one is stored."""
+        with self._lock:
+            row = self._connect().execute(
+                "SELECT id, kind, created, body FROM results WHERE request = ? ORDER BY seq DESC LIMIT 1", (request,)
+            ).fetchone()
+        return Stored(*row) if row else None
+
+    def list(
+        self, *, limit: int, offset: int, name: str | None = None, kind: Kind | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(matching count, one page of summaries), newest first; ``name`` matches any part, any case."""
+        where, args = [], []
+        if name:
+            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("name LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            conn = self._connect()
+            (total,) = conn.execute(f"SELECT count(*) FROM results {clause}", args).fetchone()
+            rows = conn.execute(
+                f"SELECT id, kind, created, summary FROM results {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        items = [{"id": rid, "kind": k, "created": iso(c), **json.loads(summary)} for rid, k, c, summary in rows]
+        return total, items
+
+
+def profile_summary(body: dict[str, Any]) -> dict[str, Any]:
+    spec = body["spec"]
+    out = {
+        "name": body["name"] or body["preset"],
+        "preset": body["preset"],
+        "width_multiplier": spec["width_multiplier"],
+        "resolution": spec["resolution"],
+        "batch_size": body["batch_size"],
+        "totals": {k: v for k, v in body["totals"].items() if k != "unsupported_ops"},
+    }
+    if "latency" in body:
+        out["latency_ms"] = {
+            lat["device"]: lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in body["latency"]
+        }
+    return out
+
+
+def compare_summary(body: dict[str, Any]) -> dict[str, Any]:
+    a, b = profile_summary(body["a"]), profile_summary(body["b"])
+    return {"name": f"{a['name']} vs {b['name']}", "a": a, "b": b, "ratios": body["ratios"]}
+
+
+def stored_response(stored: Stored, *, cached: bool) -> Response:
+    """The stored bytes as they are, with ``cached`` spliced in front (no decode, no re-encode)."""
+    head = b'{"cached":true,' if cached else b'{"cached":false,'
+    return Response(head + stored.body.encode()[1:], media_type="application/json",
+                    headers={"X-Profile-Cache": "hit" if cached else "miss", "Location": f"/profiles/{stored.id}"})  # fmt: skip

@@ -1,0 +1,43 @@
+"""Per-layer CSV of a report (``Report.to_dict()``, with latency if measured) or of a comparison."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, TextIO
+
+_FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
+    """One row per leaf layer, in execution order; per device timed layer by layer, its median and CI."""
+    timed = [lat for lat in body.get("latency") or [] if "per_layer" in lat]
+    fields = list(body["layers"][0]) if body["layers"] else []
+    for lat in timed:
+        fields += [f"{lat['device']}_median_ms", f"{lat['device']}_ci95_ms"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    per_layer = [{x["name"]: x for x in lat["per_layer"]["layers"]} for lat in timed]
+    for row in body["layers"]:
+        cells = {k: _cell(v) for k, v in row.items()}
+        for lat, by_name in zip(timed, per_layer):
+            stats = by_name.get(row["name"], {})
+            cells[f"{lat['device']}_median_ms"] = stats.get("median_ms")
+            cells[f"{lat['device']}_ci95_ms"] = _cell(stats.get("ci95_ms"))
+        writer.writerow(cells)
+
+
+def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
+    """One row per layer name both specs have: a's and b's figures side by side."""
+    fields = ["name", "type_a", "type_b"] + [f"{f}_{side}" for f in _FIGURES for side in "ab"] + ["macs_ratio"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in body["aligned_layers"]:
+        cells = {"name": row["name"], "type_a": row["type"][0], "type_b": row["type"][1], "macs_ratio": row["macs_ratio"]}
+        for f in _FIGURES:
+            cells[f"{f}_a"], cells[f"{f}_b"] = row[f]
+        writer.writerow(cells)

@@ -1,0 +1,252 @@
+"""Stored results: ids, identical requests served from the store, the list, CSV export, restart, SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from profiler import build_model, parse_spec, profile
+from tests.references import fvcore_analysis
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "store.sqlite3"  # the folder does not exist yet: created on first start
+
+
+@pytest.fixture
+def client(store_path: Path):
+    with TestClient(create_app(Settings(store_path=store_path))) as c:
+        yield c
+
+
+def _without_cached(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k != "cached"}
+
+
+def test_every_profile_is_stored_and_identical_requests_come_from_the_store(client: TestClient,
+                                                                            store_path: Path) -> None:  # fmt: skip
+    spec = {"preset": "resnet18", "width_multiplier": 0.5, "name": "r18-half"}
+    first = client.post("/profile", json=spec)
+    assert first.status_code == 200 and first.json()["cached"] is False
+    assert first.headers["x-profile-cache"] == "miss"
+    rid = first.json()["id"]
+    assert first.headers["location"] == f"/profiles/{rid}"
+    assert first.json()["created"].endswith("Z")
+
+    second = client.post("/profile", json=spec)
+    assert second.json()["cached"] is True and second.headers["x-profile-cache"] == "hit"
+    assert _without_cached(second.json()) == _without_cached(first.json())
+
+    stored = client.get(f"/profiles/{rid}")
+    assert stored.status_code == 200 and stored.json() == _without_cached(first.json())
+    # the stored figures are the core's, not a copy that drifted
+    core = profile({"preset": "resnet18", "width_multiplier": 0.5}).to_dict()
+    assert stored.json()["totals"] == core["totals"] and stored.json()["layers"] == core["layers"]
+
+    other = client.post("/profile", json={**spec, "batch_size": 2})
+    assert other.json()["cached"] is False and other.json()["id"] != rid
+    assert other.json()["totals"]["macs"] == 2 * first.json()["totals"]["macs"]
+
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("SELECT count(*) FROM results").fetchone() == (2,)
+
+
+def test_unknown_id_is_404_naming_the_list(client: TestClient) -> None:
+    r = client.get("/profiles/nope")
+    assert r.status_code == 404 and "GET /profiles" in r.json()["detail"]
+    assert client.get("/profiles/nope/layers.csv").status_code == 404
+
+
+def test_list_is_newest_first_paged_and_filtered(client: TestClient) -> None:
+    ids = []
+    for i, name in enumerate(["alpha-net", "Beta_net", "alpha-wide", "gamma", "50%net"]):
+        r = client.post("/profile", json={"preset": "mobilenet_v1", "name": name, "resolution": 32 + 8 * i})
+        ids.append(r.json()["id"])
+    client.post("/compare", json={"a": {"preset": "mobilenet_v1", "resolution": 32, "name": "alpha-net"},
+                                  "b": {"preset": "mobilenet_v1", "resolution": 64, "name": "gamma"}})  # fmt: skip
+
+    page = client.get("/profiles", params={"limit": 2}).json()
+    assert page["total"] == 6 and page["limit"] == 2 and page["offset"] == 0
+    assert [x["kind"] for x in page["items"]] == ["compare", "profile"]
+    assert page["items"][0]["name"] == "alpha-net vs gamma"
+    assert page["items"][1]["id"] == ids[-1]
+    rest = client.get("/profiles", params={"limit": 10, "offset": 2}).json()
+    assert [x["id"] for x in rest["items"]] == ids[-2::-1]
+
+    alpha = client.get("/profiles", params={"name": "ALPHA", "kind": "profile"}).json()
+    assert [x["name"] for x in alpha["items"]] == ["alpha-wide", "alpha-net"] and alpha["total"] == 2
+    # LIKE wildcards in the filter are literal characters
+    assert [x["name"] for x in client.get("/profiles", params={"name": "_"}).json()["items"]] == ["Beta_net"]
+    assert [x["name"] for x in client.get("/profiles", params={"name": "%"}).json()["items"]] == ["50%net"]
+
+    item = alpha["items"][1]
+    assert item["resolution"] == 32 and item["preset"] == "mobilenet_v1" and item["width_multiplier"] == 1.0
+    assert item["totals"]["macs"] == client.get(f"/profiles/{item['id']}").json()["totals"]["macs"]
+    assert client.get("/profiles", params={"limit": 0}).status_code == 422
+
+
+def test_layers_csv_matches_the_report_and_fvcore(client: TestClient) -> None:
+    body = client.post("/profile", json={"preset": "mobilenet_v2", "resolution": 96, "counter": "fvcore"}).json()
+    r = client.get(f"/profiles/{body['id']}/layers.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["name"] for row in rows] == [layer["name"] for layer in body["layers"]]
+    assert [int(row["macs"]) for row in rows] == [layer["macs"] for layer in body["layers"]]
+    assert json.loads(rows[0]["output_shape"]) == body["layers"][0]["output_shape"]
+    # independent of our counter: fvcore's own per-module flops for the same model
+    reference = fvcore_analysis(build_model(parse_spec({"preset": "mobilenet_v2", "resolution": 96})),
+                                torch.zeros(1, 3, 96, 96)).by_module()  # fmt: skip
+    assert {row["name"]: int(row["fvcore_flops"]) for row in rows} == {
+        row["name"]: reference[row["name"]] for row in rows
+    }
+
+
+def test_compare_is_stored_with_its_csv(client: TestClient) -> None:
+    spec = {"in_channels": 8, "resolution": 32, "classifier": None}
+    request = {"a": {**spec, "name": "k3", "stages": [{"block": "depthwise_separable", "c": 16, "k": 3}]},
+               "b": {**spec, "name": "k5", "stages": [{"block": "depthwise_separable", "c": 16, "k": 5}]}}  # fmt: skip
+    first = client.post("/compare", json=request).json()
+    assert first["cached"] is False
+    again = client.post("/compare", json=request).json()
+    assert again["cached"] is True and again["id"] == first["id"]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/profiles/{first['id']}/layers.csv").text)))
+    assert [r["name"] for r in rows] == [x["name"] for x in first["aligned_layers"]]
+    dw = next(r for r in rows if r["name"] == "features.0.conv_dw")  # k x k per channel, 8 channels, 32x32
+    assert (int(dw["macs_a"]), int(dw["macs_b"])) == (3 * 3 * 8 * 32 * 32, 5 * 5 * 8 * 32 * 32)
+    assert float(dw["macs_ratio"]) == pytest.approx(25 / 9)
+
+
+def test_latency_per_layer_is_in_the_csv(client: TestClient) -> None:
+    r = client.post("/profile", json={"preset": "mobilenet_v3_small", "resolution": 32,
+                                      "latency": {"per_layer": True, "budget_s": 2, "threads": 1}})  # fmt: skip
+    body = r.json()
+    assert body["cached"] is False
+    stored = client.get(f"/profiles/{body['id']}").json()
+    assert stored["latency"] == body["latency"]
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/profiles/{body['id']}/layers.csv").text)))
+    by_name = {x["name"]: x["median_ms"] for x in body["latency"][0]["per_layer"]["layers"]}
+    assert {row["name"]: float(row["cpu_median_ms"]) for row in rows} == by_name
+    listed = client.get("/profiles", params={"limit": 1}).json()["items"][0]
+    assert listed["latency_ms"] == {"cpu": body["latency"][0]["end_to_end"]["median_ms"]}
+
+
+def _poll(client: TestClient, job_id: str, until: set[str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/jobs/{job_id}").json()
+        if status["state"] in until:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not {until}")
+
+
+def test_a_finished_job_is_stored_under_its_id_and_a_cancelled_one_is_not(client: TestClient) -> None:
+    small = {"preset": "mobilenet_v3_small", "resolution": 32}
+    done = client.post("/profile", json={**small, "latency": {"budget_s": 1, "job": True}}).json()
+    status = _poll(client, done["id"], {"done"})
+    assert status["report"]["id"] == done["id"]
+    assert client.get(f"/profiles/{done['id']}").json() == status["report"]
+
+    slow = {"preset": "resnet50", "latency": {"per_layer": True, "budget_s": 60, "target_ci": 1e-6, "job": True}}
+    cancelled = client.post("/profile", json=slow).json()
+    _poll(client, cancelled["id"], {"running"})
+    client.delete(f"/jobs/{cancelled['id']}")
+    _poll(client, cancelled["id"], {"cancelled"})
+    assert client.get(f"/profiles/{cancelled['id']}").status_code == 404  # nothing half-done was stored
+
+
+def test_results_survive_a_restart(store_path: Path) -> None:
+    with TestClient(create_app(Settings(store_path=store_path))) as c:
+        sent = c.post("/profile", json={"preset": "mobilenet_v2", "name": "kept"}).json()
+    with TestClient(create_app(Settings(store_path=store_path))) as c:
+        assert c.get(f"/profiles/{sent['id']}").json() == _without_cached(sent)
+        again = c.post("/profile", json={"preset": "mobilenet_v2", "name": "kept"}).json()
+        assert again["cached"] is True and again["id"] == sent["id"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(store_path: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PROFILER_STORE_PATH": str(store_path), "PROFILER_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
+
+
+def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> None:
+    port = _free_port()
+    server = _serve(store_path, port)
+    acknowledged: dict[str, dict] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(worker: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                spec = {"preset": "mobilenet_v1", "name": f"w{worker}-{i}", "resolution": 32 + 8 * (i % 50)}
+                try:
+                    r = http.post("/profile", json=spec)
+                except httpx.HTTPError:
+                    return  # the server died mid-request: nothing was acknowledged
+                if r.status_code == 200:
+                    with lock:
+                        acknowledged[r.json()["id"]] = r.json()
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.send_signal(signal.SIGKILL)  # while the clients are still writing
+    server.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(acknowledged) >= 60
+
+    assert sqlite3.connect(store_path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    server = _serve(store_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            for rid, body in acknowledged.items():
+                r = http.get(f"/profiles/{rid}")
+                assert r.status_code == 200, rid
+                assert r.json() == _without_cached(body)
+            listed = http.get("/profiles", params={"limit": 200, "name": "w"}).json()
+            assert listed["total"] >= len(acknowledged)
+    finally:
+        server.terminate()
+        server.wait()
