@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from profiler import DeviceWorkers
 
 from . import errors
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
-from .routes import compare, devices, health, jobs, presets, profile, profiles
+from .routes import compare, dashboard, devices, health, jobs, presets, profile, profiles
 from .settings import Settings, get_settings
 from .store import ResultStore
 
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(devices.router)
     app.include_router(presets.router)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     errors.install(app)
     return app
 

@@ -55,16 +55,20 @@ class _TooLarge(Exception):
 
 
 class RequireToken:
-    """With a token configured, every request except ``/health`` must carry it as a bearer token."""
+    """With a token configured, every request except ``/health`` and the dashboard's static page must carry it
+    as a bearer token (the page holds no data; it asks for the token and sends it with each API call)."""
 
-    OPEN_PATHS = ("/health",)
+    OPEN_PATHS = ("/health", "/")
+    OPEN_PREFIXES = ("/static/",)
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.OPEN_PATHS or scope["method"] == "OPTIONS":
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or path in self.OPEN_PATHS or path.startswith(self.OPEN_PREFIXES)
+                or scope["method"] == "OPTIONS"):  # fmt: skip
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")

@@ -5,12 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +19,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from profiler import build_model, parse_spec, profile
+from tests.live_server import free_port, start_server, stop_server
 from tests.references import fvcore_analysis
 
 
@@ -183,29 +180,9 @@ def test_results_survive_a_restart(store_path: Path) -> None:
         assert again["cached"] is True and again["id"] == sent["id"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(store_path: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PROFILER_STORE_PATH": str(store_path), "PROFILER_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
-
-
 def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> None:
-    port = _free_port()
-    server = _serve(store_path, port)
+    port = free_port()
+    server = start_server(store_path, port)
     acknowledged: dict[str, dict] = {}
     lock = threading.Lock()
     stop = threading.Event()
@@ -238,7 +215,7 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> N
     assert len(acknowledged) >= 60
 
     assert sqlite3.connect(store_path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    server = _serve(store_path, port)
+    server = start_server(store_path, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             for rid, body in acknowledged.items():
@@ -248,5 +225,4 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> N
             listed = http.get("/profiles", params={"limit": 200, "name": "w"}).json()
             assert listed["total"] >= len(acknowledged)
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)

@@ -1,0 +1,372 @@
+"use strict";
+// The dashboard: a thin client of the JSON API (POST /profile, /compare, GET /profiles, /jobs). No build step.
+
+const $ = (id) => document.getElementById(id);
+const COLORS = { a: "#2563eb", b: "#ea580c" };
+const FIGURES = [
+  ["macs", "MACs"], ["flops", "FLOPs"], ["fvcore_flops", "fvcore flops"], ["params", "parameters"],
+  ["activations", "activations"],
+];
+const CHARTED = [["macs", "MACs"], ["params", "parameters"], ["activations", "activations"]];
+const charts = [];
+let currentJob = null;
+let shown = null;
+
+class ApiError extends Error {}
+
+function authHeaders() {
+  const token = localStorage.getItem("profiler-token");
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+function describe(status, data) {
+  const detail = data && data.detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".") || "request"}: ${d.msg}`).join("\n");
+  }
+  if (typeof detail === "string") return detail;
+  return `HTTP ${status}: ${typeof data === "string" ? data : JSON.stringify(data)}`;
+}
+
+async function api(method, path, body) {
+  const headers = { ...authHeaders() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let data = text;
+  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+  if (r.status === 401) $("token-box").hidden = false;
+  if (!r.ok) throw new ApiError(describe(r.status, data));
+  return { status: r.status, data };
+}
+
+const full = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"));
+function short(n) {
+  const units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [size, unit] of units) if (Math.abs(n) >= size) return `${Number((n / size).toPrecision(4))} ${unit}`;
+  return String(n);
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = false;
+}
+
+function setBusy(busy, text = "") {
+  $("run").disabled = busy;
+  $("status").textContent = text;
+}
+
+// ---- inputs ----------------------------------------------------------------------------------------------
+
+async function fillPreset(side) {
+  const name = $(`preset-${side}`).value;
+  if (!name) return;
+  const { data } = await api("GET", `/presets/${encodeURIComponent(name)}`);
+  $(`spec-${side}`).value = JSON.stringify(data.spec, null, 1);
+}
+
+function specOf(side) {
+  const label = side.toUpperCase();
+  const text = $(`spec-${side}`).value.trim();
+  let spec;
+  if (text) {
+    try { spec = JSON.parse(text); } catch (e) { throw new ApiError(`spec ${label} is not valid JSON: ${e.message}`); }
+    if (spec === null || typeof spec !== "object" || Array.isArray(spec)) throw new ApiError(`spec ${label} must be a JSON object`);
+  } else if ($(`preset-${side}`).value) {
+    spec = { preset: $(`preset-${side}`).value };
+  } else {
+    throw new ApiError(`spec ${label}: choose a preset or paste a spec`);
+  }
+  const width = $(`width-${side}`).value;
+  const resolution = $(`resolution-${side}`).value;
+  if (width !== "") spec.width_multiplier = Number(width);
+  if (resolution !== "") spec.resolution = Number(resolution);
+  return spec;
+}
+
+function latencyOptions() {
+  if (!$("latency-on").checked || $("compare-mode").checked) return null;
+  return {
+    devices: [$("latency-device").value],
+    per_layer: $("per-layer").checked,
+    budget_s: Number($("budget").value || 10),
+    job: true,
+  };
+}
+
+async function run() {
+  $("error").hidden = true;
+  setBusy(true, "profiling…");
+  try {
+    const batch = Number($("batch-a").value || 1);
+    if ($("compare-mode").checked) {
+      const { data } = await api("POST", "/compare", { a: specOf("a"), b: specOf("b"), batch_size: batch });
+      show(data);
+    } else {
+      const body = { ...specOf("a"), batch_size: batch };
+      const latency = latencyOptions();
+      if (latency) body.latency = latency;
+      const { status, data } = await api("POST", "/profile", body);
+      if (status === 202) await follow(data.id);
+      else show(data);
+    }
+    setBusy(false, "");
+  } catch (e) {
+    setBusy(false, "");
+    showError(e instanceof ApiError ? e.message : `unexpected error: ${e}`);
+  }
+  refreshRecent();
+}
+
+// ---- latency jobs ----------------------------------------------------------------------------------------
+
+async function follow(jobId) {
+  currentJob = jobId;
+  $("cancel").hidden = false;
+  $("progress").hidden = false;
+  try {
+    for (;;) {
+      const { data } = await api("GET", `/jobs/${jobId}`);
+      $("progress").replaceChildren(...data.devices.map((d) => {
+        const line = document.createElement("div");
+        const bar = document.createElement("progress");
+        bar.max = d.steps_total || 1;
+        bar.value = d.steps_done;
+        line.append(`${d.device}: `, bar, ` ${d.steps_done} / ${d.steps_total || "?"} steps · ${d.elapsed_s.toFixed(1)} s · ${d.state}`);
+        return line;
+      }));
+      setBusy(true, `measuring latency (${data.state})…`);
+      if (data.report) {
+        if (data.state === "cancelled") throw new ApiError("the measurement was cancelled");
+        show(data.report);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  } finally {
+    currentJob = null;
+    $("cancel").hidden = true;
+    $("progress").hidden = true;
+  }
+}
+
+async function cancel() {
+  if (currentJob) await api("DELETE", `/jobs/${currentJob}`);
+}
+
+// ---- results ---------------------------------------------------------------------------------------------
+
+function show(result) {
+  shown = result;
+  $("result").hidden = false;
+  const isCompare = "a" in result && "b" in result;
+  const title = isCompare ? `${label(result.a)} vs ${label(result.b)}` : label(result);
+  $("result-title").textContent = title;
+  $("result-meta").textContent = `id ${result.id} · ${result.created}${result.cached ? " · answered from the store" : ""}`;
+  const url = new URL(location.href);
+  url.search = `?id=${encodeURIComponent(result.id)}`;
+  history.replaceState(null, "", url);
+  $("share").href = url.toString();
+  $("csv").href = `/profiles/${encodeURIComponent(result.id)}/layers.csv`;
+  if (isCompare) {
+    totalsTable([["a", "A", result.a], ["b", "B", result.b]], result.ratios);
+    drawCharts([["a", result.a], ["b", result.b]]);
+    $("latency-summary").textContent = "";
+  } else {
+    totalsTable([["a", "value", result]], null);
+    drawCharts([["a", result]]);
+    latencySummary(result);
+  }
+}
+
+function label(report) {
+  const s = report.spec;
+  return `${report.name || report.preset || "spec"} (α ${s.width_multiplier}, ρ ${[].concat(s.resolution).join("×")}, batch ${report.batch_size})`;
+}
+
+function totalsTable(columns, ratios) {
+  const head = document.createElement("tr");
+  head.append(...["total", ...columns.map(([, header]) => header), ...(ratios ? ["B / A"] : [])].map((text) => {
+    const th = document.createElement("th");
+    th.textContent = text;
+    return th;
+  }));
+  const rows = FIGURES.map(([key, name]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.figure = key;
+    const th = document.createElement("td");
+    th.textContent = name;
+    tr.append(th);
+    for (const [side, , report] of columns) {
+      const td = document.createElement("td");
+      const value = report.totals[key];
+      td.dataset.side = side;
+      td.dataset.value = String(value);
+      td.textContent = full(value);
+      const small = document.createElement("span");
+      small.className = "short";
+      small.textContent = short(value);
+      td.append(small);
+      tr.append(td);
+    }
+    if (ratios) {
+      const td = document.createElement("td");
+      td.dataset.side = "ratio";
+      td.textContent = ratios[key] === null ? "–" : `${ratios[key].toFixed(3)}×`;
+      tr.append(td);
+    }
+    return tr;
+  });
+  $("totals").replaceChildren(head, ...rows);
+}
+
+function latencySummary(report) {
+  const parts = (report.latency || []).map((lat) => {
+    if (!lat.end_to_end) return `${lat.device}: ${lat.error}`;
+    const e = lat.end_to_end;
+    let text = `${lat.device} (${lat.device_name}): median ${e.median_ms.toFixed(3)} ms, 95% CI ` +
+      `[${e.ci95_ms[0].toFixed(3)}, ${e.ci95_ms[1].toFixed(3)}], CV ${(100 * e.cv).toFixed(1)}%, ` +
+      `${e.repeats} repeats (${e.stop}); ${lat.method}`;
+    if (lat.per_layer) {
+      text += `. Per layer: sum ${lat.per_layer.sum_of_medians_ms.toFixed(3)} ms = ` +
+        `${lat.per_layer.sum_over_end_to_end.toFixed(2)} × end-to-end (${lat.per_layer.method})`;
+    }
+    return text;
+  });
+  $("latency-summary").textContent = parts.join("\n");
+}
+
+// Layer names of every side in execution order: a's, with b's own names placed after their predecessor.
+function layerOrder(sides) {
+  const order = [];
+  for (const [, report] of sides) {
+    let at = -1;
+    for (const layer of report.layers) {
+      const i = order.indexOf(layer.name);
+      if (i >= 0) { at = i; continue; }
+      order.splice(at + 1, 0, layer.name);
+      at += 1;
+    }
+  }
+  return order;
+}
+
+function drawCharts(sides) {
+  while (charts.length) charts.pop().destroy();
+  const everyLayer = $("all-layers").checked;
+  const byName = sides.map(([, report]) => new Map(report.layers.map((l) => [l.name, l])));
+  const names = layerOrder(sides).filter((name) => everyLayer || byName.some((m) => (m.get(name)?.macs ?? 0) > 0));
+  const boxes = CHARTED.map(([key, title]) => chartBox(key, `${title} per layer`, names, sides.map(([side], i) => ({
+    label: sides.length > 1 ? side.toUpperCase() : title,
+    data: names.map((n) => byName[i].get(n)?.[key] ?? null),
+    backgroundColor: COLORS[side],
+  }))));
+  const timed = sides.flatMap(([side, report]) => (report.latency || []).filter((l) => l.per_layer).map((l) => [side, l]));
+  if (timed.length) {
+    const which = everyLayer ? "every layer" : "conv/linear layers";
+    boxes.push(chartBox("latency", `latency per layer (median ms, each timed alone; ${which})`, names, timed.map(([side, lat]) => {
+      const medians = new Map(lat.per_layer.layers.map((x) => [x.name, x.median_ms]));
+      return { label: lat.device, data: names.map((n) => medians.get(n) ?? null), backgroundColor: "#059669" };
+    })));
+  }
+  $("charts").replaceChildren(...boxes);
+}
+
+function chartBox(key, title, labels, datasets) {
+  const box = document.createElement("div");
+  box.className = "chart";
+  const h = document.createElement("h3");
+  h.textContent = title;
+  const holder = document.createElement("div");
+  holder.className = "canvas-box";
+  const canvas = document.createElement("canvas");
+  canvas.id = `chart-${key}`;
+  holder.append(canvas);
+  box.append(h, holder);
+  charts.push(new Chart(canvas, {
+    type: "bar",
+    data: { labels, datasets },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: {
+        legend: { display: datasets.length > 1 },
+        tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${full(c.raw)}` } },
+      },
+      scales: {
+        x: { ticks: { autoSkip: true, maxRotation: 60, font: { size: 9 } } },
+        y: { beginAtZero: true, ticks: { callback: (v) => short(v) } },
+      },
+    },
+  }));
+  return box;
+}
+
+// ---- stored results --------------------------------------------------------------------------------------
+
+async function refreshRecent() {
+  const params = new URLSearchParams({ limit: "15" });
+  const filter = $("recent-filter").value.trim();
+  if (filter) params.set("name", filter);
+  try {
+    const { data } = await api("GET", `/profiles?${params}`);
+    $("recent-list").replaceChildren(...data.items.map((item) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = `/?id=${encodeURIComponent(item.id)}`;
+      a.textContent = item.name || item.id;
+      const meta = document.createElement("span");
+      meta.className = "muted";
+      const macs = item.totals ? ` · ${short(item.totals.macs)} MACs` : "";
+      meta.textContent = `${item.kind} · ${item.created.replace("T", " ").slice(0, 19)}${macs}`;
+      li.append(a, meta);
+      return li;
+    }));
+  } catch { /* the list is a convenience; errors show on actions */ }
+}
+
+async function openStored(id) {
+  try {
+    const { data } = await api("GET", `/profiles/${encodeURIComponent(id)}`);
+    show(data);
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    const [{ data: presets }, { data: devices }] = await Promise.all([api("GET", "/presets"), api("GET", "/devices")]);
+    for (const side of ["a", "b"]) {
+      for (const p of presets) {
+        const option = new Option(p.name, p.name);
+        option.title = p.citation;
+        $(`preset-${side}`).append(option);
+      }
+      $(`preset-${side}`).addEventListener("change", () => fillPreset(side).catch((e) => showError(e.message)));
+    }
+    $("latency-device").append(...devices.map((d) => new Option(`${d.device} (${d.name})`, d.device)));
+  } catch (e) {
+    showError(e.message);
+  }
+  $("run").addEventListener("click", run);
+  $("cancel").addEventListener("click", () => cancel().catch((e) => showError(e.message)));
+  $("compare-mode").addEventListener("change", () => {
+    $("form-b").hidden = !$("compare-mode").checked;
+    $("run").textContent = $("compare-mode").checked ? "Compare" : "Profile";
+    $("latency-on").disabled = $("compare-mode").checked;  // POST /compare counts; it does not time
+  });
+  $("all-layers").addEventListener("change", () => shown && show(shown));
+  $("recent-filter").addEventListener("input", refreshRecent);
+  $("token").value = localStorage.getItem("profiler-token") || "";
+  $("token").addEventListener("change", () => { localStorage.setItem("profiler-token", $("token").value); refreshRecent(); });
+  const id = new URLSearchParams(location.search).get("id");
+  if (id) await openStored(id);
+  refreshRecent();
+  document.body.dataset.ready = "true";
+}
+
+start();

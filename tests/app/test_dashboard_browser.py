@@ -1,0 +1,164 @@
+"""The dashboard in a real headless Chromium (Debian's package) driven by Playwright, against a real server.
+
+Screenshots go to ``$TEST_ARTIFACTS`` (default ``test-artifacts/``). Locally the test skips without Chromium;
+under CI (``CI=true``) a missing browser is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
+
+from tests.live_server import free_port, start_server, stop_server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+
+if CHROMIUM is None and os.environ.get("CI") != "true":
+    pytest.skip("Chromium not installed (apt-get install chromium); CI installs it", allow_module_level=True)
+
+# Flags for a closed network and a root user (see the machine notes): no sandbox, no background traffic.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    proc = start_server(tmp_path_factory.mktemp("store") / "store.sqlite3", port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    assert CHROMIUM is not None, "CI needs Debian's chromium: apt-get install chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server: str):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda req: errors.append(f"{req.url}: {req.failure}"))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status == 404 or r.status >= 500 else None)
+    page.goto("/")
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    context.close()
+    assert errors == [], errors  # no script error, no missing asset, no server error
+
+
+def _total(page, figure: str, side: str = "a") -> int:  # noqa: ANN001
+    return int(page.get_attribute(f'#totals tr[data-figure="{figure}"] td[data-side="{side}"]', "data-value"))
+
+
+def _choose_preset(page, side: str, name: str) -> None:  # noqa: ANN001
+    page.select_option(f"#preset-{side}", name)
+    page.wait_for_function(f"document.getElementById('spec-{side}').value.includes('{name}')")
+
+
+def _painted_pixels(page, canvas_id: str) -> int:  # noqa: ANN001
+    return page.evaluate(
+        """(id) => { const c = document.getElementById(id);
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""",
+        canvas_id,
+    )
+
+
+def _chart_data(page, canvas_id: str) -> dict:  # noqa: ANN001
+    return page.evaluate(
+        "(id) => { const c = Chart.getChart(id); return {labels: c.data.labels, "
+        "datasets: c.data.datasets.map(d => ({label: d.label, data: d.data}))}; }",
+        canvas_id,
+    )
+
+
+def test_profile_a_preset_then_compare_two(page, server: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _choose_preset(page, "a", "mobilenet_v2")
+    page.click("#run")
+    page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
+
+    # Totals against torchvision's published figures for MobileNetV2 (1.0, 224).
+    meta = MobileNet_V2_Weights.IMAGENET1K_V1.meta
+    assert _total(page, "params") == meta["num_params"]
+    assert round(_total(page, "macs") / 1e9, 3) == meta["_ops"]
+    assert _total(page, "flops") == 2 * _total(page, "macs")
+
+    # The chart is drawn, and it is the report's conv/linear layers, in order.
+    result_id = page.url.split("id=")[1]
+    report = httpx.get(f"{server}/profiles/{result_id}").json()
+    weighted = [layer for layer in report["layers"] if layer["macs"] > 0]
+    macs_chart = _chart_data(page, "chart-macs")
+    assert macs_chart["labels"] == [layer["name"] for layer in weighted]
+    assert macs_chart["datasets"][0]["data"] == [layer["macs"] for layer in weighted]
+    assert _painted_pixels(page, "chart-macs") > 5000 and _painted_pixels(page, "chart-params") > 5000
+    page.screenshot(path=ARTIFACTS / "dashboard-profile.png", full_page=True)
+
+    # The shareable URL opens the same stored result in a fresh page.
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
+    assert _total(other, "macs") == _total(page, "macs")
+    other.close()
+
+    # Compare: width 1.0 against 0.5; B's parameters are torchvision's mobilenet_v2(width_mult=0.5).
+    page.check("#compare-mode")
+    _choose_preset(page, "b", "mobilenet_v2")
+    page.fill("#width-b", "0.5")
+    page.click("#run")
+    page.wait_for_selector('#totals td[data-side="ratio"]')
+    half = sum(p.numel() for p in mobilenet_v2(width_mult=0.5).parameters())
+    assert _total(page, "params", "b") == half
+    assert _total(page, "params", "a") == meta["num_params"]
+    ratio = page.text_content('#totals tr[data-figure="params"] td[data-side="ratio"]')
+    assert ratio == f"{half / meta['num_params']:.3f}×"
+    chart = _chart_data(page, "chart-params")
+    assert [d["label"] for d in chart["datasets"]] == ["A", "B"]
+    assert _painted_pixels(page, "chart-params") > 5000
+    page.screenshot(path=ARTIFACTS / "dashboard-compare.png", full_page=True)
+
+    # Both runs are in the stored list, newest first.
+    page.wait_for_function("document.querySelectorAll('#recent-list li').length >= 2")
+    assert page.text_content("#recent-list li:first-child").startswith("mobilenet_v2 vs mobilenet_v2")
+
+
+def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:  # noqa: ANN001
+    _choose_preset(page, "a", "mobilenet_v3_small")
+    page.fill("#resolution-a", "64")
+    page.check("#latency-on")
+    page.check("#per-layer")
+    page.fill("#budget", "3")
+    page.click("#run")
+    page.wait_for_selector("#progress progress", timeout=20_000)  # the job's progress, while it runs
+    page.wait_for_selector("#chart-latency", timeout=120_000)
+    assert "median" in page.text_content("#latency-summary")
+    chart = _chart_data(page, "chart-latency")
+    assert chart["datasets"][0]["label"] == "cpu" and all(v > 0 for v in chart["datasets"][0]["data"])
+    assert _painted_pixels(page, "chart-latency") > 2000
+    page.screenshot(path=ARTIFACTS / "dashboard-latency.png", full_page=True)
+
+
+def test_a_bad_spec_shows_the_servers_detail(page) -> None:  # noqa: ANN001
+    page.click("summary")
+    page.fill("#spec-a", '{"stages": [{"block": "conv", "c": 0}]}')
+    page.click("#run")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.text_content("#error") == "stages.0.conv.c: Input should be greater than or equal to 1"
+    page.fill("#spec-a", "{not json")
+    page.click("#run")
+    page.wait_for_function("document.getElementById('error').textContent.includes('not valid JSON')")
