@@ -1,23 +1,30 @@
 # The profiling service on a CUDA GPU host:
 #   docker build -t archprofiler .
-#   docker run --gpus all -p 8000:8000 archprofiler
+#   docker run --gpus all -p 8000:8000 -v archprofiler-data:/data archprofiler
 # The base image brings torch with CUDA and cuDNN; the service's other dependencies are installed on top.
+# Stored results live in the /data volume (SQLite); CI runs this file's RUN commands and HEALTHCHECK
+# outside Docker (.ci/dockerfile_check.py) and lints it with hadolint.
 FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PROFILER_HOST=0.0.0.0 \
-    PROFILER_PORT=8000
+    PROFILER_PORT=8000 \
+    PROFILER_STORE_PATH=/data/profiles.sqlite3
 
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY profiler ./profiler
 COPY app ./app
 RUN pip install --no-cache-dir . \
-    && useradd --create-home --uid 10001 profiler
+    && groupadd --gid 10001 profiler \
+    && useradd --create-home --uid 10001 --gid 10001 profiler \
+    && mkdir -p /data \
+    && chown 10001:10001 /data
 
-USER profiler
+VOLUME /data
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
