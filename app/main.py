@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,9 @@ from .store import ResultStore
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store.open()  # a store path that cannot be written fails the start, not the first request
+    # The many objects of torch, fvcore and the app's imports live as long as the process: keep them out of
+    # the collector's full passes, which otherwise walk them all and set the tail latency (p99 x4 measured).
+    gc.freeze()
     yield
     app.state.workers.shutdown()
     app.state.store.close()
@@ -47,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.workers = DeviceWorkers(settings.timing_queue_size)
     app.state.jobs = JobStore(settings.max_jobs)
-    app.state.store = ResultStore(settings.store_path)  # opened on first use or at startup
+    app.state.store = ResultStore(settings.store_path, settings.memory_results)  # opened at startup or first use
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:

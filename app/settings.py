@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     # Every result is kept here (SQLite, created on first start); in the container, a volume at /data.
     store_path: Path = Field(Path("data/profiles.sqlite3"), description="SQLite file of stored results")
+    memory_results: int = Field(256, ge=0, description="answers to recent requests also held in memory")
 
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
 

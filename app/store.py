@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,12 +55,19 @@ class Stored:
 
 
 class ResultStore:
-    """Thread-safe: one connection, one lock (SQLite serialises writers anyway; reads are sub-millisecond)."""
+    """Thread-safe: one writing connection behind a lock (SQLite serialises writers anyway), and one reading
+    connection per thread, which WAL lets read while a write is being synced. The answers to the most recent
+    requests are also held in memory, so that an identical request is answered on the event loop."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, memory_items: int = 256) -> None:
         self.path = Path(path)
+        self.memory_items = memory_items
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, Stored] = OrderedDict()
+        self._recent_lock = threading.Lock()  # held for dict operations only, never across I/O
+        self._readers = threading.local()
+        self._generation = 0  # bumped by close(): a thread's reader from before it is not used again
 
     def open(self) -> None:
         """Create the file, its folder and the table on first use; idempotent."""
@@ -68,8 +76,7 @@ class ResultStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
@@ -78,11 +85,21 @@ class ResultStore:
             self._conn = conn
         return self._conn
 
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._readers, "conn", None)
+        if conn is None or self._readers.generation != self._generation:
+            self.open()  # the file and table exist before anyone reads
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._readers.conn, self._readers.generation = conn, self._generation
+        return conn
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            self._generation += 1
 
     def add(
         self, kind: Kind, body: dict[str, Any], *, summary: dict[str, Any], request: str | None = None,
@@ -98,22 +115,45 @@ class ResultStore:
                 "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
                 (rid, kind, summary.get("name"), created, request, json.dumps(summary), text),
             )
-        return Stored(rid, kind, created, text)
+        stored = Stored(rid, kind, created, text)
+        if request is not None:
+            self._remember(request, stored)
+        return stored
 
     def get(self, result_id: str) -> Stored | None:
-        with self._lock:
-            row = self._connect().execute(
-                "SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)
-            ).fetchone()
+        row = self._reader().execute("SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)).fetchone()
         return Stored(*row) if row else None
+
+    def recall(self, request: str) -> Stored | None:
+        """The answer to an identical recent request, from memory only: never waits on the database."""
+        with self._recent_lock:
+            stored = self._recent.get(request)
+            if stored is not None:
+                self._recent.move_to_end(request)
+            return stored
 
     def find_request(self, request: str) -> Stored | None:
         """The newest result of an identical request, if one is stored."""
-        with self._lock:
-            row = self._connect().execute(
-                "SELECT id, kind, created, body FROM results WHERE request = ? ORDER BY seq DESC LIMIT 1", (request,)
-            ).fetchone()
-        return Stored(*row) if row else None
+        stored = self.recall(request)
+        if stored is not None:
+            return stored
+        row = self._reader().execute(
+            "SELECT id, kind, created, body FROM results WHERE request = ? ORDER BY seq DESC LIMIT 1", (request,)
+        ).fetchone()
+        if row is None:
+            return None
+        stored = Stored(*row)
+        self._remember(request, stored)
+        return stored
+
+    def _remember(self, request: str, stored: Stored) -> None:
+        if self.memory_items <= 0:
+            return
+        with self._recent_lock:
+            self._recent[request] = stored
+            self._recent.move_to_end(request)
+            while len(self._recent) > self.memory_items:
+                self._recent.popitem(last=False)
 
     def list(
         self, *, limit: int, offset: int, name: str | None = None, kind: Kind | None = None
@@ -128,13 +168,16 @@ class ResultStore:
             where.append("kind = ?")
             args.append(kind)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        with self._lock:
-            conn = self._connect()
+        conn = self._reader()
+        conn.execute("BEGIN")  # one read transaction: the count and the page see the same rows
+        try:
             (total,) = conn.execute(f"SELECT count(*) FROM results {clause}", args).fetchone()
             rows = conn.execute(
                 f"SELECT id, kind, created, summary FROM results {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
+        finally:
+            conn.execute("COMMIT")
         items = [{"id": rid, "kind": k, "created": iso(c), **json.loads(summary)} for rid, k, c, summary in rows]
         return total, items
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,8 +33,10 @@ PORT = 8765
 @contextmanager
 def server() -> Iterator[httpx.Client]:
     """The service under uvicorn on loopback, as users run it."""
+    store = tempfile.mkdtemp(prefix="bench-store-")  # a fresh store: nothing answered from an earlier run
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(PORT), "--log-level", "warning"]
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(PORT), "--log-level", "warning"],
+        env={**os.environ, "PROFILER_STORE_PATH": f"{store}/profiles.sqlite3"},
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
@@ -45,6 +50,7 @@ def server() -> Iterator[httpx.Client]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:

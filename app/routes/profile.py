@@ -37,10 +37,9 @@ def _count(request: ProfileRequest, settings: Settings, fvcore_slots: threading.
         fvcore_slots.release()
 
 
-def _count_stored(request: ProfileRequest, settings: Settings, fvcore_slots: threading.Semaphore,
+def _count_stored(request: ProfileRequest, digest: str, settings: Settings, fvcore_slots: threading.Semaphore,
                   store: ResultStore) -> Response:  # fmt: skip
     """A count-only request: the stored answer to an identical request, or a new count, stored first."""
-    digest = request_digest(b"profile:" + _REQUEST_JSON.dump_json(request))
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
@@ -87,7 +86,11 @@ async def profile_spec(
     (``GET /profiles/{id}``); an identical count-only request is answered from the store (``cached``)."""
     latency = request.latency
     if latency is None:
-        return await run_in_threadpool(_count_stored, request, settings, http.app.state.fvcore_slots, store)
+        digest = request_digest(b"profile:" + _REQUEST_JSON.dump_json(request))
+        recent = store.recall(digest)  # answered on the event loop: no thread hop, no wait on the database
+        if recent is not None:
+            return stored_response(recent, cached=True)
+        return await run_in_threadpool(_count_stored, request, digest, settings, http.app.state.fvcore_slots, store)
     report = await run_in_threadpool(_count, request, settings, http.app.state.fvcore_slots)
 
     measurements = [
