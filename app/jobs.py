@@ -13,11 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from profiler import Job
-from profiler.timing import MeasurementCancelled
-
+from profiler.timing import MeasurementCancelled, MeasurementOutOfMemory
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +102,8 @@ def _latency_entry(job: Job) -> dict[str, Any]:
         return job.future.result().to_dict()
     if isinstance(exc, MeasurementCancelled):
         return {"device": job.device, "error": "cancelled"}
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return {"device": job.device, "error": f"out of memory on {job.device}; lower batch_size or resolution"}
+    if isinstance(exc, MeasurementOutOfMemory):
+        return {"device": job.device, "error": str(exc)}
     return {"device": job.device, "error": f"{type(exc).__name__}: {exc}"}
 
 

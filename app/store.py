@@ -121,7 +121,9 @@ class ResultStore:
         return stored
 
     def get(self, result_id: str) -> Stored | None:
-        row = self._reader().execute("SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)).fetchone()
+        row = self._reader().execute(
+            "SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)
+        ).fetchone()
         return Stored(*row) if row else None
 
     def recall(self, request: str) -> Stored | None:
@@ -207,5 +209,5 @@ def compare_summary(body: dict[str, Any]) -> dict[str, Any]:
 def stored_response(stored: Stored, *, cached: bool) -> Response:
     """The stored bytes as they are, with ``cached`` spliced in front (no decode, no re-encode)."""
     head = b'{"cached":true,' if cached else b'{"cached":false,'
-    return Response(head + stored.body.encode()[1:], media_type="application/json",
-                    headers={"X-Profile-Cache": "hit" if cached else "miss", "Location": f"/profiles/{stored.id}"})  # fmt: skip
+    headers = {"X-Profile-Cache": "hit" if cached else "miss", "Location": f"/profiles/{stored.id}"}
+    return Response(head + stored.body.encode()[1:], media_type="application/json", headers=headers)

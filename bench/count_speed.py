@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import torch
 import httpx
+import torch
 from fvcore.nn import FlopCountAnalysis
 from ptflops import get_model_complexity_info
 

@@ -33,7 +33,11 @@ import httpx
 from bench.count_speed import server
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
-TIMING = {"preset": "mobilenet_v3_small", "resolution": 96, "latency": {"devices": ["cpu"], "budget_s": 2, "threads": 1}}
+TIMING = {
+    "preset": "mobilenet_v3_small",
+    "resolution": 96,
+    "latency": {"devices": ["cpu"], "budget_s": 2, "threads": 1},
+}
 
 
 def wrk(base: str, script: str, seconds: int, connections: int) -> dict[str, float]:

@@ -37,7 +37,8 @@ def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in body["aligned_layers"]:
-        cells = {"name": row["name"], "type_a": row["type"][0], "type_b": row["type"][1], "macs_ratio": row["macs_ratio"]}
+        cells = {"name": row["name"], "type_a": row["type"][0], "type_b": row["type"][1]}
+        cells["macs_ratio"] = row["macs_ratio"]
         for f in _FIGURES:
             cells[f"{f}_a"], cells[f"{f}_b"] = row[f]
         writer.writerow(cells)

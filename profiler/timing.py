@@ -39,6 +39,19 @@ class MeasurementCancelled(ProfilerError):
     pass
 
 
+class MeasurementOutOfMemory(ProfilerError):
+    """The device ran out of memory. Raised after the measurement's tensors are freed (and, on CUDA, the
+    allocator's cache emptied), so the device is as free for the next request as it was before."""
+
+    def __init__(self, device: str, opts: LatencyOptions, detail: str) -> None:
+        self.device = device
+        super().__init__(
+            f"out of memory on {device} timing batch {opts.batch_size} in {opts.dtype}"
+            f"{' with per-layer inputs kept' if opts.per_layer else ''}: lower latency.batch_size, the resolution "
+            f"or the dtype's width ({detail})"
+        )
+
+
 @dataclass(frozen=True)
 class LatencyOptions:
     device: str = "cpu"
@@ -335,8 +348,31 @@ def _method(device: str, opts: LatencyOptions) -> str:
 def measure_latency(
     model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress | None = None
 ) -> LatencyResult:
-    """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says."""
-    progress = progress or Progress()
+    """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says.
+
+    Out of memory (CUDA or host) raises MeasurementOutOfMemory, and not from inside the ``except`` block:
+    the original exception's traceback holds the frames, hence the tensors, of the failed measurement, and a
+    caller keeping the error (a job's future) would keep the memory too.
+    """
+    try:
+        return _measure_latency(model, input_shape, opts, progress or Progress())
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and (
+            "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
+        ):
+            raise
+        detail = f"{type(exc).__name__}: {str(exc)[-200:]}"
+    del model  # here the failed measurement's frames are gone; the error raised below must not hold the model
+    device = resolve_device(opts.device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+    raise MeasurementOutOfMemory(str(device), opts, detail)
+
+
+def _measure_latency(
+    model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress
+) -> LatencyResult:
     device = resolve_device(opts.device)
     dtype = _DTYPES[opts.dtype]
     fmt = torch.channels_last if opts.channels_last else torch.contiguous_format

@@ -21,7 +21,9 @@ def free_port() -> int:
 def start_server(store_path: Path, port: int, **env: str) -> subprocess.Popen:
     """Start the service and wait for /health; the caller stops it."""
     environ = {**os.environ, "PROFILER_STORE_PATH": str(store_path), "PROFILER_PORT": str(port), **env}
-    proc = subprocess.Popen([sys.executable, "-m", "app"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

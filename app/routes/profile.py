@@ -132,7 +132,7 @@ async def _wait(job: ProfileJob, http: Request, timeout_s: float) -> dict[str, A
     return {"cached": False, **(job.saved or job.result())}
 
 
-def _saver(store: ResultStore):  # noqa: ANN202
+def _saver(store: ResultStore):
     def save(job: ProfileJob, result: dict[str, Any]) -> dict[str, Any]:
         return json.loads(store.add("profile", result, summary=profile_summary(result), result_id=job.id).body)
 

@@ -47,7 +47,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, server: str):  # noqa: ANN001, ANN201
+def page(browser, server: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server)
     page = context.new_page()
     errors: list[str] = []
@@ -61,16 +61,16 @@ def page(browser, server: str):  # noqa: ANN001, ANN201
     assert errors == [], errors  # no script error, no missing asset, no server error
 
 
-def _total(page, figure: str, side: str = "a") -> int:  # noqa: ANN001
+def _total(page, figure: str, side: str = "a") -> int:
     return int(page.get_attribute(f'#totals tr[data-figure="{figure}"] td[data-side="{side}"]', "data-value"))
 
 
-def _choose_preset(page, side: str, name: str) -> None:  # noqa: ANN001
+def _choose_preset(page, side: str, name: str) -> None:
     page.select_option(f"#preset-{side}", name)
     page.wait_for_function(f"document.getElementById('spec-{side}').value.includes('{name}')")
 
 
-def _painted_pixels(page, canvas_id: str) -> int:  # noqa: ANN001
+def _painted_pixels(page, canvas_id: str) -> int:
     return page.evaluate(
         """(id) => { const c = document.getElementById(id);
              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -79,7 +79,7 @@ def _painted_pixels(page, canvas_id: str) -> int:  # noqa: ANN001
     )
 
 
-def _chart_data(page, canvas_id: str) -> dict:  # noqa: ANN001
+def _chart_data(page, canvas_id: str) -> dict:
     return page.evaluate(
         "(id) => { const c = Chart.getChart(id); return {labels: c.data.labels, "
         "datasets: c.data.datasets.map(d => ({label: d.label, data: d.data}))}; }",
@@ -87,7 +87,7 @@ def _chart_data(page, canvas_id: str) -> dict:  # noqa: ANN001
     )
 
 
-def test_profile_a_preset_then_compare_two(page, server: str) -> None:  # noqa: ANN001
+def test_profile_a_preset_then_compare_two(page, server: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     _choose_preset(page, "a", "mobilenet_v2")
     page.click("#run")
@@ -137,7 +137,7 @@ def test_profile_a_preset_then_compare_two(page, server: str) -> None:  # noqa: 
     assert page.text_content("#recent-list li:first-child").startswith("mobilenet_v2 vs mobilenet_v2")
 
 
-def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:  # noqa: ANN001
+def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:
     _choose_preset(page, "a", "mobilenet_v3_small")
     page.fill("#resolution-a", "64")
     page.check("#latency-on")
@@ -153,7 +153,7 @@ def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:  # n
     page.screenshot(path=ARTIFACTS / "dashboard-latency.png", full_page=True)
 
 
-def test_a_bad_spec_shows_the_servers_detail(page) -> None:  # noqa: ANN001
+def test_a_bad_spec_shows_the_servers_detail(page) -> None:
     page.click("summary")
     page.fill("#spec-a", '{"stages": [{"block": "conv", "c": 0}]}')
     page.click("#run")

@@ -107,3 +107,25 @@ def test_devices(client: TestClient) -> None:
     devices = client.get("/devices").json()
     assert devices[0]["device"] == "cpu" and devices[0]["threads"] >= 1
     assert len(devices) == 1 + torch.cuda.device_count()
+
+
+def test_out_of_memory_is_reported_and_the_device_is_free_after(client: TestClient, monkeypatch) -> None:
+    import profiler.timing
+
+    real = profiler.timing._measure_latency
+    calls = []
+
+    def out_of_memory_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profiler.timing, "_measure_latency", out_of_memory_once)
+    r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1, "batch_size": 4}})
+    assert r.status_code == 200
+    (cpu,) = r.json()["latency"]
+    assert cpu["error"].startswith("out of memory on cpu timing batch 4 in float32")
+    assert "lower latency.batch_size" in cpu["error"]
+    again = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
+    assert again.status_code == 200 and again.json()["latency"][0]["end_to_end"]["median_ms"] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -15,15 +16,15 @@ from profiler import (
     DeviceUnavailableError,
     DeviceWorkers,
     LatencyOptions,
-    Limits,
     LimitError,
+    Limits,
     build_model,
     latency_measurement,
     measure_latency,
     parse_spec,
     profile,
 )
-from profiler.timing import MeasurementCancelled, Progress, median_ci, summarize
+from profiler.timing import MeasurementCancelled, MeasurementOutOfMemory, Progress, median_ci, summarize
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
 
@@ -102,6 +103,35 @@ def test_cancel_stops_a_measurement() -> None:
     progress.cancelled.set()
     with pytest.raises(MeasurementCancelled):
         measure_latency(Sleep(0.001), (1, 1), LatencyOptions(warmup=0), progress)
+
+
+class Greedy(nn.Module):
+    """Asks the host allocator for 32 TiB: a real allocation failure, refused at once."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.empty(2**45, dtype=torch.uint8)[0]
+
+
+def test_out_of_memory_is_a_clear_error_that_keeps_nothing_alive() -> None:
+    model = nn.Sequential(nn.Linear(4, 4), Greedy())
+    alive = weakref.ref(model[0].weight)
+    message = r"out of memory on cpu timing batch 1 .*lower latency.batch_size"
+    with pytest.raises(MeasurementOutOfMemory, match=message) as kept:
+        measure_latency(model, (1, 4), LatencyOptions(warmup=1))
+    del model
+    assert alive() is None  # the error, kept (as a job's future keeps it), holds no tensor of the measurement
+    assert kept.value.device == "cpu"
+    result = measure_latency(nn.Linear(4, 4), (1, 4), LatencyOptions(warmup=1, budget_s=0.5))
+    assert result.end_to_end.median > 0  # and the next measurement runs
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory() -> None:
+    class Broken(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("shapes do not match")
+
+    with pytest.raises(RuntimeError, match="shapes do not match"):
+        measure_latency(Broken(), (1, 4), LatencyOptions(warmup=1))
 
 
 def test_devices_this_host_lacks_are_refused_by_name() -> None:
