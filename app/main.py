@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -53,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = JobStore(settings.max_jobs)
     app.state.store = ResultStore(settings.store_path, settings.memory_results)  # opened at startup or first use
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
+    # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
+    # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).
+    app.state.counting_threads = CapacityLimiter(settings.counting_threads)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)

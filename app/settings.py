@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     sync_wait_s: float = Field(300.0, gt=0)
     max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
 
+    # Counting requests run on this many threads at once; the others wait their turn without a thread.
+    counting_threads: int = Field(2, ge=1)
+
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
     fvcore_concurrency: int = Field(1, ge=1)
     fvcore_wait_s: float = Field(30.0, ge=0)

