@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from profiler import ModelSpec, compare
 
+from ..counting import fvcore_slot, limiter_for
 from ..dependencies import StoreDep
 from ..settings import Settings, SettingsDep
 from ..store import ResultStore, compare_summary, request_digest, stored_response
@@ -43,13 +46,16 @@ class CompareRequest(BaseModel):
     counter: Literal["shapes", "fvcore"] = "shapes"
 
 
-def _compare_stored(request: CompareRequest, settings: Settings, store: ResultStore) -> Response:
+def _compare_stored(
+    request: CompareRequest, settings: Settings, store: ResultStore, fvcore_slots: threading.Semaphore
+) -> Response:
     digest = request_digest(b"compare:" + request.model_dump_json().encode())
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
-    body = compare(request.a, request.b, batch_size=request.batch_size, counter=request.counter,
-                   limits=settings.limits())  # fmt: skip
+    with fvcore_slot(fvcore_slots, settings.fvcore_wait_s) if request.counter == "fvcore" else nullcontext():
+        body = compare(request.a, request.b, batch_size=request.batch_size, counter=request.counter,
+                       limits=settings.limits())  # fmt: skip
     return stored_response(store.add("compare", body, summary=compare_summary(body), request=digest), cached=False)
 
 
@@ -60,4 +66,6 @@ async def compare_specs(
 ) -> Response:
     """Both reports, the ratio b/a of every total, and per-layer alignment where layer names match; stored
     under its ``id`` like a profile, and an identical request is answered from the store (``cached``)."""
-    return await to_thread.run_sync(_compare_stored, request, settings, store, limiter=http.app.state.counting_threads)
+    state = http.app.state
+    return await to_thread.run_sync(_compare_stored, request, settings, store, state.fvcore_slots,
+                                    limiter=limiter_for(request.counter, state.counting_threads))  # fmt: skip

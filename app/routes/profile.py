@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
+from ..counting import fvcore_slot, limiter_for
 from ..dependencies import JobsDep, StoreDep, WorkersDep
 from ..jobs import ProfileJob
 from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
@@ -28,13 +29,8 @@ def _count(request: ProfileRequest, settings: Settings, fvcore_slots: threading.
     """Blocking work: runs in the thread pool, never on the event loop, never behind a timing job."""
     if request.counter != "fvcore":
         return profile(request.spec(), batch_size=request.batch_size, limits=settings.limits())
-    if not fvcore_slots.acquire(timeout=settings.fvcore_wait_s):
-        raise HTTPException(503, "the fvcore counter is busy; retry later or use counter=shapes",
-                            headers={"Retry-After": "5"})  # fmt: skip
-    try:
+    with fvcore_slot(fvcore_slots, settings.fvcore_wait_s):
         return profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
-    finally:
-        fvcore_slots.release()
 
 
 def _count_stored(request: ProfileRequest, digest: str, settings: Settings, fvcore_slots: threading.Semaphore,
@@ -85,15 +81,15 @@ async def profile_spec(
     ``latency``, measure it on each requested device. Every answer is stored under its ``id``
     (``GET /profiles/{id}``); an identical count-only request is answered from the store (``cached``)."""
     latency = request.latency
+    limiter = limiter_for(request.counter, http.app.state.counting_threads)
     if latency is None:
         digest = request_digest(b"profile:" + _REQUEST_JSON.dump_json(request))
         recent = store.recall(digest)  # answered on the event loop: no thread hop, no wait on the database
         if recent is not None:
             return stored_response(recent, cached=True)
         return await to_thread.run_sync(_count_stored, request, digest, settings, http.app.state.fvcore_slots, store,
-                                        limiter=http.app.state.counting_threads)  # fmt: skip
-    report = await to_thread.run_sync(_count, request, settings, http.app.state.fvcore_slots,
-                                      limiter=http.app.state.counting_threads)  # fmt: skip
+                                        limiter=limiter)  # fmt: skip
+    report = await to_thread.run_sync(_count, request, settings, http.app.state.fvcore_slots, limiter=limiter)
 
     measurements = [
         (device, latency_measurement(report, _options(latency, device, request.batch_size), settings.limits()))

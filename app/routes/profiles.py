@@ -23,7 +23,8 @@ _UNKNOWN = {404: {"description": "no stored result with this id"}}
 def _stored(store: StoreDep, result_id: str) -> Stored:
     found = store.get(result_id)
     if found is None:
-        raise HTTPException(404, f"no stored result {result_id!r}; GET /profiles lists the stored ones")
+        raise HTTPException(404, f"no stored result {result_id!r}; GET /profiles lists the stored ones (a latency "
+                            "job is stored under its id once done: GET /jobs/{id} until then)")  # fmt: skip
     return found
 
 

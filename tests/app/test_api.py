@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from fastapi.testclient import TestClient
 from torchvision.models import mobilenet_v2
@@ -209,3 +212,16 @@ def test_nasty_bodies_are_4xx(raw: bytes, status: int, words: str) -> None:
     r = client.post("/profile", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert words in r.text
+
+
+def test_fvcore_requests_waiting_for_a_slot_do_not_hold_up_shape_counts() -> None:
+    app = create_app(Settings(fvcore_concurrency=1, fvcore_wait_s=30, counting_threads=1))
+    with TestClient(app) as c, ThreadPoolExecutor(3) as pool:
+        app.state.fvcore_slots.acquire()  # as if a trace were running
+        waiting = [pool.submit(c.post, "/profile", json={"preset": "resnet18", "resolution": 64, "counter": "fvcore",
+                                                         "name": f"wait-{i}"}) for i in range(3)]  # fmt: skip
+        time.sleep(0.5)
+        shapes = c.post("/profile", json={"preset": "mobilenet_v2", "name": "not-behind-fvcore"})
+        assert shapes.status_code == 200 and not any(f.done() for f in waiting)
+        app.state.fvcore_slots.release()
+        assert [f.result(timeout=120).status_code for f in waiting] == [200, 200, 200]
