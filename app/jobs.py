@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profiler import Job
-from profiler.timing import MeasurementCancelled, MeasurementOutOfMemory
+from profiler.timing import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class ProfileJob:
         if not last:
             return
         try:
-            if self.save is not None and self.state() != "cancelled":
+            if self.save is not None and all(j.state != "cancelled" for j in self.jobs):
                 self.saved = self.save(self, self.result())
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             log.exception("storing job %s failed", self.id)
@@ -70,8 +70,11 @@ class ProfileJob:
             j.cancel()
 
     def state(self) -> str:
+        """queued, running, then (once every device is done and the result stored) cancelled, failed or done."""
         states = {j.state for j in self.jobs}
-        for s in ("running", "queued", "cancelled", "failed"):
+        if not self.done:
+            return "queued" if states == {"queued"} else "running"
+        for s in ("cancelled", "failed"):
             if s in states:
                 return s
         return "done"
@@ -102,7 +105,7 @@ def _latency_entry(job: Job) -> dict[str, Any]:
         return job.future.result().to_dict()
     if isinstance(exc, MeasurementCancelled):
         return {"device": job.device, "error": "cancelled"}
-    if isinstance(exc, MeasurementOutOfMemory):
+    if isinstance(exc, (MeasurementOutOfMemory, MeasurementFailed)):
         return {"device": job.device, "error": str(exc)}
     return {"device": job.device, "error": f"{type(exc).__name__}: {exc}"}
 

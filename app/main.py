@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
     else:
         app.dependency_overrides[get_settings] = lambda: settings
-    app.state.workers = DeviceWorkers(settings.timing_queue_size)
+    app.state.workers = DeviceWorkers(settings.timing_queue_size, isolated=settings.timing_process)
     app.state.jobs = JobStore(settings.max_jobs)
     app.state.store = ResultStore(settings.store_path, settings.memory_results)  # opened at startup or first use
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +14,6 @@ from .errors import SpecError
 from .limits import Limits
 from .spec import ModelSpec, parse_spec
 from .timing import LatencyOptions, LatencyResult, Progress, measure_latency, resolve_device
-
-Measurement = Callable[[Progress], LatencyResult]
 
 COUNTERS: tuple[str, ...] = ("shapes", "fvcore")
 
@@ -111,6 +108,23 @@ def profile(
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """One latency measurement, ready to run: plain data (it can be sent to a timing process) and a call."""
+
+    spec: ModelSpec
+    input_shape: tuple[int, ...]
+    options: LatencyOptions
+    limits: Limits
+
+    @property
+    def device(self) -> str:
+        return self.options.device
+
+    def __call__(self, progress: Progress) -> LatencyResult:
+        return measure_latency(plan_model(self.spec, self.limits).build(), self.input_shape, self.options, progress)
+
+
 def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
     """A measurement of ``report``'s model as ``options`` say, to run on a device worker.
 
@@ -125,13 +139,7 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     totals = report.counts.totals
     needed = _DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
     limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
-    plan = report.plan or plan_model(report.spec, limits)
-    input_shape = (options.batch_size, *report.counts.input_shape[1:])
-
-    def measure(progress: Progress) -> LatencyResult:
-        return measure_latency(plan.build(), input_shape, options, progress)
-
-    return measure
+    return Measurement(report.spec, (options.batch_size, *report.counts.input_shape[1:]), options, limits)
 
 
 _FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")

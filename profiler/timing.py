@@ -43,13 +43,13 @@ class MeasurementOutOfMemory(ProfilerError):
     """The device ran out of memory. Raised after the measurement's tensors are freed (and, on CUDA, the
     allocator's cache emptied), so the device is as free for the next request as it was before."""
 
-    def __init__(self, device: str, opts: LatencyOptions, detail: str) -> None:
+    def __init__(self, device: str, message: str) -> None:
         self.device = device
-        super().__init__(
-            f"out of memory on {device} timing batch {opts.batch_size} in {opts.dtype}"
-            f"{' with per-layer inputs kept' if opts.per_layer else ''}: lower latency.batch_size, the resolution "
-            f"or the dtype's width ({detail})"
-        )
+        super().__init__(message)
+
+
+class MeasurementFailed(ProfilerError):
+    """A measurement failed for another reason (its message says which), or its timing process died."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,8 @@ def _converged(samples: list[float], target: float) -> bool:
 
 @dataclass
 class Progress:
-    """What a running measurement has done; read by other threads (job polling)."""
+    """What a running measurement has done; read by other threads (job polling). A measurement in another
+    process gets an object with the same attributes (``profiler.isolation``)."""
 
     total_steps: int = 1
     done_steps: int = 0
@@ -367,7 +368,12 @@ def measure_latency(
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.empty_cache()
-    raise MeasurementOutOfMemory(str(device), opts, detail)
+    raise MeasurementOutOfMemory(
+        str(device),
+        f"out of memory on {device} timing batch {opts.batch_size} in {opts.dtype}"
+        f"{' with per-layer inputs kept' if opts.per_layer else ''}: lower latency.batch_size, the resolution "
+        f"or the dtype's width ({detail})",
+    )
 
 
 def _measure_latency(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ProfilerError
+from .isolation import TimingProcess
 from .timing import MeasurementCancelled, Progress, resolve_device
 
 
@@ -60,10 +61,18 @@ class Job:
 
 
 class DeviceWorkers:
-    """In-process: one worker thread per device, at most ``queue_size`` measurements waiting on each."""
+    """One worker thread per device, at most ``queue_size`` measurements waiting on each.
 
-    def __init__(self, queue_size: int = 4) -> None:
+    With ``isolated``, the worker thread hands each measurement to the device's own timing process
+    (``profiler.isolation``; the measurement must then be picklable, as ``report.Measurement`` is), so that
+    nothing else this process does runs on the measured interpreter. A server wants that; a one-off CLI
+    run, or a test with a closure, does not need it.
+    """
+
+    def __init__(self, queue_size: int = 4, *, isolated: bool = False) -> None:
         self.queue_size = queue_size
+        self.isolated = isolated
+        self.processes: dict[str, TimingProcess] = {}
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -80,15 +89,17 @@ class DeviceWorkers:
             executor = self._executors.get(key)
             if executor is None:
                 executor = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"timing-{key}")
-        future = executor.submit(self._run, measure, progress)
+                if self.isolated:
+                    self.processes[key] = TimingProcess(key)
+        future = executor.submit(self._run, measure, progress, self.processes.get(key))
         future.add_done_callback(lambda _: self._release(key))
         return Job(key, future, progress)
 
     @staticmethod
-    def _run(measure: Callable[[Progress], Any], progress: Progress) -> Any:
+    def _run(measure: Callable[[Progress], Any], progress: Progress, process: TimingProcess | None) -> Any:
         progress.check()
         progress.started = time.monotonic()
-        return measure(progress)
+        return process.run(measure, progress) if process else measure(progress)
 
     def _release(self, key: str) -> None:
         with self._lock:
@@ -97,3 +108,5 @@ class DeviceWorkers:
     def shutdown(self) -> None:
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+        for process in self.processes.values():
+            process.stop()
