@@ -129,7 +129,12 @@ def test_a_timing_process_that_dies_is_reported_and_replaced(client: TestClient)
     slow = {"preset": "resnet50", "latency": {"per_layer": True, "budget_s": 60, "target_ci": 1e-6, "job": True}}
     job_id = client.post("/profile", json=slow).json()["id"]
     _poll(client, job_id, {"running"})
-    process = client.app.state.workers.processes["cpu"].process
+    timing = client.app.state.workers.processes["cpu"]
+    deadline = time.monotonic() + 30
+    while (timing.process is None or not timing.process.is_alive()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker thread may still be starting the process
+    process = timing.process
+    time.sleep(1)  # into the measurement
     os.kill(process.pid, signal.SIGKILL)  # as the kernel's OOM killer would
     status = _poll(client, job_id, {"failed"}, timeout=30)
     assert "timing process for cpu died (exit code -9" in status["report"]["latency"][0]["error"]
