@@ -17,7 +17,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from profiler import build_model, parse_spec, profile
 from tests.live_server import free_port, start_server, stop_server
 from tests.references import fvcore_analysis
@@ -226,3 +226,14 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> N
             assert listed["total"] >= len(acknowledged)
     finally:
         stop_server(server)
+
+
+def test_figures_past_64_bits_are_stored_exactly(client: TestClient) -> None:
+    client.app.dependency_overrides[get_settings] = lambda: Settings(max_macs=10**30, max_batch=10**9)
+    spec = {"in_channels": 4096, "resolution": 8192, "classifier": None, "batch_size": 10**9,
+            "stages": [{"block": "conv", "c": 4096, "k": 7}]}  # fmt: skip
+    r = client.post("/profile", json=spec)
+    assert r.status_code == 200
+    macs = 10**9 * 8192 * 8192 * 4096 * 4096 * 49  # written out: batch x H x W x C_in x C_out x k x k
+    assert macs > 2**64 and r.json()["totals"]["macs"] == macs
+    assert client.get(f"/profiles/{r.json()['id']}").json()["totals"]["macs"] == macs
