@@ -362,7 +362,10 @@ async function start() {
   $("all-layers").addEventListener("change", () => shown && show(shown));
   $("recent-filter").addEventListener("input", refreshRecent);
   $("token").value = localStorage.getItem("profiler-token") || "";
-  $("token").addEventListener("change", () => { localStorage.setItem("profiler-token", $("token").value); refreshRecent(); });
+  $("token").addEventListener("change", () => {  // start again with the token: presets, devices, the list
+    localStorage.setItem("profiler-token", $("token").value);
+    location.reload();
+  });
   const id = new URLSearchParams(location.search).get("id");
   if (id) await openStored(id);
   refreshRecent();

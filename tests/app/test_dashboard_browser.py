@@ -162,3 +162,23 @@ def test_a_bad_spec_shows_the_servers_detail(page) -> None:
     page.fill("#spec-a", "{not json")
     page.click("#run")
     page.wait_for_function("document.getElementById('error').textContent.includes('not valid JSON')")
+
+
+def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    port = free_port()
+    proc = start_server(tmp_path / "store.sqlite3", port, PROFILER_API_TOKEN="s3cret")
+    try:
+        page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
+        page.goto("/")  # the page and its assets are open; the API is not
+        page.wait_for_selector("#token-box:not([hidden])")
+        assert "API token" in page.text_content("#error")
+        page.fill("#token", "s3cret")
+        page.dispatch_event("#token", "change")
+        page.wait_for_selector("body[data-ready=true]")
+        _choose_preset(page, "a", "mobilenet_v1")
+        page.click("#run")
+        page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
+        assert round(_total(page, "macs") / 1e6) == 569  # the paper's Table 1: 569M mult-adds
+        page.close()
+    finally:
+        stop_server(proc)
