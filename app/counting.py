@@ -1,14 +1,103 @@
-"""Where counting work runs: closed-form counts on a few threads of their own, fvcore's traced forwards on
-the general thread pool behind their own bound, so that neither waits behind the other (nor behind timing)."""
+"""Where counting work runs.
+
+Closed-form counts are pure Python: in the server's process they take its one interpreter from the event
+loop (and threads add no parallelism). So they run in counting processes (``PROFILER_COUNTING_PROCESSES``,
+spawned at startup), which send back the report already encoded as JSON with its list summary; the server
+threads that wait for them are few (``PROFILER_COUNTING_THREADS``). fvcore's traced forwards run on the
+general thread pool behind their own bound, so that neither waits behind the other (nor behind timing).
+"""
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from typing import Any
 
 from anyio import CapacityLimiter
 from fastapi import HTTPException
+
+from profiler import Limits, ModelSpec, compare, profile
+
+from .store import compare_summary, encode, profile_summary
+
+
+def count_encoded(spec: ModelSpec, batch_size: int, limits: Limits) -> tuple[bytes, dict[str, Any]]:
+    """In a counting process: the report as JSON (one bytes object crosses back faster than a nested dict)
+    and the summary the store's list shows."""
+    body = profile(spec, batch_size=batch_size, limits=limits).to_dict()
+    return encode(body), profile_summary(body)
+
+
+def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, limits: Limits) -> tuple[bytes, dict[str, Any]]:
+    body = compare(a, b, batch_size=batch_size, limits=limits)
+    return encode(body), compare_summary(body)
+
+
+class CountingProcesses:
+    """A pool of spawned processes for closed-form counts; a pool that breaks (a process killed) is replaced,
+    and the request that saw it gets a 503 to retry."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_prepare, initargs=(os.getpid(),))  # fmt: skip
+            return self._pool
+
+    def start(self) -> None:
+        """Spawn the processes and import the core in them now, not on the first request."""
+        executor = self._executor()
+        for future in [executor.submit(_ready) for _ in range(self.processes)]:
+            future.result()
+
+    def run(self, fn: Any, *args: Any) -> tuple[bytes, dict[str, Any]]:
+        """Blocking: called from a server thread."""
+        executor = self._executor()
+        try:
+            return executor.submit(fn, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is executor:
+                    self._pool = None  # the next request starts a new pool
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise HTTPException(503, "a counting process died and is being replaced; retry",
+                                headers={"Retry-After": "2"}) from None  # fmt: skip
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)  # counts are short; the processes exit with the server
+
+
+def _ready() -> bool:
+    return True
+
+
+def _prepare(parent: int) -> None:
+    """In each counting process, once: keep the imports out of the collector's full passes (as the server
+    does), and exit with the server. A pool process holds both ends of its task queue, so it never sees the
+    server go: it looks instead."""
+    gc.freeze()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)  # the server was killed (SIGKILL, the OOM killer): nothing here is worth finishing
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 @contextmanager

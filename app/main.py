@@ -9,12 +9,14 @@ from contextlib import asynccontextmanager
 
 from anyio import CapacityLimiter
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from profiler import DeviceWorkers
 
 from . import errors
+from .counting import CountingProcesses
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
 from .routes import compare, dashboard, devices, health, jobs, presets, profile, profiles
@@ -25,11 +27,15 @@ from .store import ResultStore
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store.open()  # a store path that cannot be written fails the start, not the first request
+    if app.state.counting is not None:
+        await run_in_threadpool(app.state.counting.start)
     # The many objects of torch, fvcore and the app's imports live as long as the process: keep them out of
     # the collector's full passes, which otherwise walk them all and set the tail latency (p99 x4 measured).
     gc.freeze()
     yield
     app.state.workers.shutdown()
+    if app.state.counting is not None:
+        app.state.counting.shutdown()
     app.state.store.close()
 
 
@@ -57,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
     # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).
     app.state.counting_threads = CapacityLimiter(settings.counting_threads)
+    app.state.counting = CountingProcesses(settings.counting_processes) if settings.counting_processes else None
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)

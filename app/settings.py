@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     sync_wait_s: float = Field(300.0, gt=0)
     max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
 
-    # Counting requests run on this many threads at once; the others wait their turn without a thread.
+    # Closed-form counts run in this many spawned processes (0: in the server's own threads); the server
+    # waits for them on counting_threads threads, and further requests wait their turn without a thread.
+    counting_processes: int = Field(1, ge=0)
     counting_threads: int = Field(2, ge=1)
 
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.

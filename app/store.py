@@ -108,9 +108,17 @@ class ResultStore:
     ) -> Stored:  # fmt: skip
         """Write one result; returns once it is on disk. ``body`` gains ``id`` and ``created`` first;
         ``summary`` (with its ``name``) is what the list shows."""
+        return self.add_encoded(kind, encode(body), summary=summary, request=request, result_id=result_id)
+
+    def add_encoded(
+        self, kind: Kind, body: bytes, *, summary: dict[str, Any], request: str | None = None,
+        result_id: str | None = None,
+    ) -> Stored:  # fmt: skip
+        """``add`` for a body already encoded as a JSON object (by a counting process)."""
         created = time.time()
         rid = result_id or uuid.uuid4().hex
-        text = _json({"id": rid, "created": iso(created), **body})
+        rest = body.decode()[1:].lstrip()
+        text = f'{{"id":"{rid}","created":"{iso(created)}"' + ("," + rest if rest != "}" else "}")
         with self._lock:
             self._connect().execute(
                 "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
@@ -185,11 +193,11 @@ class ResultStore:
         return total, items
 
 
-def _json(data: dict[str, Any]) -> str:
+def encode(data: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(data).decode()  # 7x faster than json.dumps on a report
+        return orjson.dumps(data)  # 7x faster than json.dumps on a report
     except orjson.JSONEncodeError:  # an integer past 64 bits (limits raised that far): json writes any int
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def profile_summary(body: dict[str, Any]) -> dict[str, Any]:

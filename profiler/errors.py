@@ -20,6 +20,9 @@ class SpecError(ProfilerError, ValueError):
     def at(cls, loc: Loc, msg: str) -> SpecError:
         return cls([(loc, msg)])
 
+    def __reduce__(self) -> tuple:  # errors cross process boundaries (a counting process) whole
+        return type(self), (self.problems,)
+
 
 class LimitError(ProfilerError):
     """A spec beyond a configured limit, refused before anything is allocated."""
@@ -32,6 +35,9 @@ class LimitError(ProfilerError):
         self.loc = loc
         super().__init__(f"{limit.replace('_', ' ')} {value:,} exceeds the limit of {maximum:,}")
 
+    def __reduce__(self) -> tuple:
+        return type(self), (self.limit, self.value, self.maximum, self.loc, self.setting)
+
 
 class UnknownPresetError(ProfilerError, KeyError):
     def __init__(self, name: str, known: list[str]) -> None:
@@ -41,3 +47,6 @@ class UnknownPresetError(ProfilerError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown preset {self.name!r}; known presets: {', '.join(self.known)}"
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.name, self.known)

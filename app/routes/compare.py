@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from contextlib import nullcontext
 from typing import Annotated, Any, Literal
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from profiler import ModelSpec, compare
 
-from ..counting import fvcore_slot, limiter_for
+from ..counting import compare_encoded, fvcore_slot, limiter_for
 from ..dependencies import StoreDep
 from ..settings import Settings, SettingsDep
 from ..store import ResultStore, compare_summary, request_digest, stored_response
@@ -46,14 +45,16 @@ class CompareRequest(BaseModel):
     counter: Literal["shapes", "fvcore"] = "shapes"
 
 
-def _compare_stored(
-    request: CompareRequest, settings: Settings, store: ResultStore, fvcore_slots: threading.Semaphore
-) -> Response:
+def _compare_stored(request: CompareRequest, settings: Settings, store: ResultStore, state: Any) -> Response:
     digest = request_digest(b"compare:" + request.model_dump_json().encode())
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
-    with fvcore_slot(fvcore_slots, settings.fvcore_wait_s) if request.counter == "fvcore" else nullcontext():
+    if request.counter == "shapes" and state.counting is not None:
+        body, summary = state.counting.run(compare_encoded, request.a, request.b, request.batch_size,
+                                           settings.limits())  # fmt: skip
+        return stored_response(store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
+    with fvcore_slot(state.fvcore_slots, settings.fvcore_wait_s) if request.counter == "fvcore" else nullcontext():
         body = compare(request.a, request.b, batch_size=request.batch_size, counter=request.counter,
                        limits=settings.limits())  # fmt: skip
     return stored_response(store.add("compare", body, summary=compare_summary(body), request=digest), cached=False)
@@ -67,5 +68,5 @@ async def compare_specs(
     """Both reports, the ratio b/a of every total, and per-layer alignment where layer names match; stored
     under its ``id`` like a profile, and an identical request is answered from the store (``cached``)."""
     state = http.app.state
-    return await to_thread.run_sync(_compare_stored, request, settings, store, state.fvcore_slots,
+    return await to_thread.run_sync(_compare_stored, request, settings, store, state,
                                     limiter=limiter_for(request.counter, state.counting_threads))  # fmt: skip

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
-from ..counting import fvcore_slot, limiter_for
+from ..counting import count_encoded, fvcore_slot, limiter_for
 from ..dependencies import JobsDep, StoreDep, WorkersDep
 from ..jobs import ProfileJob
 from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
@@ -33,13 +33,16 @@ def _count(request: ProfileRequest, settings: Settings, fvcore_slots: threading.
         return profile(request.spec(), batch_size=request.batch_size, counter="fvcore", limits=settings.limits())
 
 
-def _count_stored(request: ProfileRequest, digest: str, settings: Settings, fvcore_slots: threading.Semaphore,
+def _count_stored(request: ProfileRequest, digest: str, settings: Settings, state: Any,
                   store: ResultStore) -> Response:  # fmt: skip
     """A count-only request: the stored answer to an identical request, or a new count, stored first."""
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
-    body = _count(request, settings, fvcore_slots).to_dict()  # plain data from the core; not re-validated
+    if request.counter == "shapes" and state.counting is not None:
+        body, summary = state.counting.run(count_encoded, request.spec(), request.batch_size, settings.limits())
+        return stored_response(store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
+    body = _count(request, settings, state.fvcore_slots).to_dict()  # plain data from the core; not re-validated
     return stored_response(store.add("profile", body, summary=profile_summary(body), request=digest), cached=False)
 
 
@@ -87,7 +90,7 @@ async def profile_spec(
         recent = store.recall(digest)  # answered on the event loop: no thread hop, no wait on the database
         if recent is not None:
             return stored_response(recent, cached=True)
-        return await to_thread.run_sync(_count_stored, request, digest, settings, http.app.state.fvcore_slots, store,
+        return await to_thread.run_sync(_count_stored, request, digest, settings, http.app.state, store,
                                         limiter=limiter)  # fmt: skip
     report = await to_thread.run_sync(_count, request, settings, http.app.state.fvcore_slots, limiter=limiter)
 

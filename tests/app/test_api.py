@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -225,3 +227,22 @@ def test_fvcore_requests_waiting_for_a_slot_do_not_hold_up_shape_counts() -> Non
         assert shapes.status_code == 200 and not any(f.done() for f in waiting)
         app.state.fvcore_slots.release()
         assert [f.result(timeout=120).status_code for f in waiting] == [200, 200, 200]
+
+
+def test_counts_run_in_a_counting_process_that_is_replaced_if_it_dies() -> None:
+    with TestClient(create_app(Settings(counting_processes=1))) as c:
+        assert c.post("/profile", json={"preset": "mobilenet_v2", "name": "before"}).status_code == 200
+        pool = c.app.state.counting._pool
+        (pid,) = [p.pid for p in pool._processes.values()]
+        assert pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        statuses = []
+        while time.monotonic() < deadline:  # a 503 to retry while the pool is replaced, never a 500
+            r = c.post("/profile", json={"preset": "mobilenet_v2", "name": f"after-{len(statuses)}"})
+            statuses.append(r.status_code)
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and r.headers["retry-after"] and "retry" in r.json()["detail"]
+        assert statuses[-1] == 200 and set(statuses) <= {200, 503}
+        assert c.app.state.counting._pool is not pool
