@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -25,19 +25,33 @@ from fastapi import HTTPException
 
 from profiler import Limits, ModelSpec, compare, profile
 
+from .settings import Settings
 from .store import compare_summary, encode, profile_summary
 
+Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summary the store's list shows
 
-def count_encoded(spec: ModelSpec, batch_size: int, limits: Limits) -> tuple[bytes, dict[str, Any]]:
-    """In a counting process: the report as JSON (one bytes object crosses back faster than a nested dict)
-    and the summary the store's list shows."""
-    body = profile(spec, batch_size=batch_size, limits=limits).to_dict()
+
+def count_encoded(spec: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
+    """The report encoded where it is counted (from a counting process, one bytes object crosses back faster
+    than a nested dict)."""
+    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()
     return encode(body), profile_summary(body)
 
 
-def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, limits: Limits) -> tuple[bytes, dict[str, Any]]:
-    body = compare(a, b, batch_size=batch_size, limits=limits)
+def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
+    body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits)
     return encode(body), compare_summary(body)
+
+
+def run_count(state: Any, settings: Settings, counter: str, fn: Callable[..., Encoded], *args: Any) -> Encoded:
+    """Blocking, from a server thread: ``fn(*args)`` where its counter belongs. fvcore traces a real forward
+    here, behind its slot; closed-form counts go to the counting process when there is one."""
+    if counter == "fvcore":
+        with fvcore_slot(state.fvcore_slots, settings.fvcore_wait_s):
+            return fn(*args)
+    if state.counting is not None:
+        return state.counting.run(fn, *args)
+    return fn(*args)
 
 
 class CountingProcesses:
@@ -62,7 +76,7 @@ class CountingProcesses:
         for future in [executor.submit(_ready) for _ in range(self.processes)]:
             future.result()
 
-    def run(self, fn: Any, *args: Any) -> tuple[bytes, dict[str, Any]]:
+    def run(self, fn: Callable[..., Encoded], *args: Any) -> Encoded:
         """Blocking: called from a server thread."""
         executor = self._executor()
         try:

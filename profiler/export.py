@@ -6,7 +6,7 @@ import csv
 import json
 from typing import Any, TextIO
 
-_FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")
+from .report import FIGURES
 
 
 def _cell(value: Any) -> Any:
@@ -33,12 +33,12 @@ def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
 
 def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
     """One row per layer name both specs have: a's and b's figures side by side."""
-    fields = ["name", "type_a", "type_b"] + [f"{f}_{side}" for f in _FIGURES for side in "ab"] + ["macs_ratio"]
+    fields = ["name", "type_a", "type_b"] + [f"{f}_{side}" for f in FIGURES for side in "ab"] + ["macs_ratio"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in body["aligned_layers"]:
         cells = {"name": row["name"], "type_a": row["type"][0], "type_b": row["type"][1]}
         cells["macs_ratio"] = row["macs_ratio"]
-        for f in _FIGURES:
+        for f in FIGURES:
             cells[f"{f}_a"], cells[f"{f}_b"] = row[f]
         writer.writerow(cells)

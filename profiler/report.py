@@ -142,7 +142,7 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     return Measurement(report.spec, (options.batch_size, *report.counts.input_shape[1:]), options, limits)
 
 
-_FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")
+FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")  # every report's totals
 
 
 def _ratio(b: int, a: int) -> float | None:
@@ -170,13 +170,13 @@ def compare(
         aligned.append({
             "name": ra.name,
             "type": [ra.type, rb.type],
-            **{f: [getattr(ra, f), getattr(rb, f)] for f in _FIGURES},
+            **{f: [getattr(ra, f), getattr(rb, f)] for f in FIGURES},
             "macs_ratio": _ratio(rb.macs, ra.macs),
         })  # fmt: skip
     return {
         "a": report_a.to_dict(),
         "b": report_b.to_dict(),
-        "ratios": {f: _ratio(getattr(tb, f), getattr(ta, f)) for f in _FIGURES},
+        "ratios": {f: _ratio(getattr(tb, f), getattr(ta, f)) for f in FIGURES},
         "ratios_meaning": "b / a of each total (null where a's total is 0)",
         "aligned_layers": aligned,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Annotated, Any, Literal
 
 from anyio import to_thread
@@ -10,12 +9,12 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from profiler import ModelSpec, compare
+from profiler import ModelSpec
 
-from ..counting import compare_encoded, fvcore_slot, limiter_for
+from ..counting import compare_encoded, limiter_for, run_count
 from ..dependencies import StoreDep
 from ..settings import Settings, SettingsDep
-from ..store import ResultStore, compare_summary, request_digest, stored_response
+from ..store import ResultStore, request_digest, stored_response
 
 router = APIRouter(tags=["compare"])
 
@@ -50,14 +49,9 @@ def _compare_stored(request: CompareRequest, settings: Settings, store: ResultSt
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
-    if request.counter == "shapes" and state.counting is not None:
-        body, summary = state.counting.run(compare_encoded, request.a, request.b, request.batch_size,
-                                           settings.limits())  # fmt: skip
-        return stored_response(store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
-    with fvcore_slot(state.fvcore_slots, settings.fvcore_wait_s) if request.counter == "fvcore" else nullcontext():
-        body = compare(request.a, request.b, batch_size=request.batch_size, counter=request.counter,
-                       limits=settings.limits())  # fmt: skip
-    return stored_response(store.add("compare", body, summary=compare_summary(body), request=digest), cached=False)
+    body, summary = run_count(state, settings, request.counter, compare_encoded, request.a, request.b,
+                              request.batch_size, request.counter, settings.limits())  # fmt: skip
+    return stored_response(store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
 
 
 @router.post("/compare", responses={422: {"description": "either spec cannot be built, or is over a limit"}})

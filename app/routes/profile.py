@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, Job, LatencyOptions, Report, latency_measurement, profile
 
-from ..counting import count_encoded, fvcore_slot, limiter_for
+from ..counting import count_encoded, fvcore_slot, limiter_for, run_count
 from ..dependencies import JobsDep, StoreDep, WorkersDep
 from ..jobs import ProfileJob
 from ..schemas import PROFILE_EXAMPLES, LatencyRequest, ProfileRequest, ReportOut
@@ -39,11 +39,9 @@ def _count_stored(request: ProfileRequest, digest: str, settings: Settings, stat
     found = store.find_request(digest)
     if found is not None:
         return stored_response(found, cached=True)
-    if request.counter == "shapes" and state.counting is not None:
-        body, summary = state.counting.run(count_encoded, request.spec(), request.batch_size, settings.limits())
-        return stored_response(store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
-    body = _count(request, settings, state.fvcore_slots).to_dict()  # plain data from the core; not re-validated
-    return stored_response(store.add("profile", body, summary=profile_summary(body), request=digest), cached=False)
+    body, summary = run_count(state, settings, request.counter, count_encoded, request.spec(), request.batch_size,
+                              request.counter, settings.limits())  # fmt: skip
+    return stored_response(store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
 
 
 def _options(latency: LatencyRequest, device: str, batch_size: int) -> LatencyOptions:

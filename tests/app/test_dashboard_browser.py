@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 
-from tests.live_server import free_port, start_server, stop_server
+from tests.live_server import live_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -31,10 +31,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start_server(tmp_path_factory.mktemp("store") / "store.sqlite3", port)
-    yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
+    with live_server(tmp_path_factory.mktemp("store") / "store.sqlite3") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +163,8 @@ def test_a_bad_spec_shows_the_servers_detail(page) -> None:
 
 
 def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Path) -> None:  # noqa: ANN001
-    port = free_port()
-    proc = start_server(tmp_path / "store.sqlite3", port, PROFILER_API_TOKEN="s3cret")
-    try:
-        page = browser.new_page(base_url=f"http://127.0.0.1:{port}")
+    with live_server(tmp_path / "store.sqlite3", PROFILER_API_TOKEN="s3cret") as base:
+        page = browser.new_page(base_url=base)
         page.goto("/")  # the page and its assets are open; the API is not
         page.wait_for_selector("#token-box:not([hidden])")
         assert "API token" in page.text_content("#error")
@@ -180,5 +176,3 @@ def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Pat
         page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
         assert round(_total(page, "macs") / 1e6) == 569  # the paper's Table 1: 569M mult-adds
         page.close()
-    finally:
-        stop_server(proc)

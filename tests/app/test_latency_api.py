@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings, get_settings
+from tests.app.polling import poll_job
 
 SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
 
@@ -20,16 +21,6 @@ SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
 def client():
     with TestClient(create_app()) as c:
         yield c
-
-
-def _poll(client: TestClient, job_id: str, until: set[str], timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}").json()
-        if status["state"] in until:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} not {until} after {timeout} s")
 
 
 def test_cpu_latency_in_the_report(client: TestClient) -> None:
@@ -59,7 +50,7 @@ def test_job_with_progress_then_report(client: TestClient) -> None:
     r = client.post("/profile", json={**SMALL, "latency": {"per_layer": True, "budget_s": 3, "job": True}})
     assert r.status_code == 202
     assert r.headers["location"] == f"/jobs/{r.json()['id']}"
-    status = _poll(client, r.json()["id"], {"done"})
+    status = poll_job(client, r.json()["id"], {"done"})
     (device,) = status["devices"]
     assert device["steps_done"] == device["steps_total"] > 1  # the whole forward, then every layer
     (cpu,) = status["report"]["latency"]
@@ -72,9 +63,9 @@ def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
     slow = {"preset": "resnet50", "resolution": 224, "latency": {"per_layer": True, "budget_s": 60,
                                                                    "target_ci": 1e-6, "job": True}}  # fmt: skip
     job_id = client.post("/profile", json=slow).json()["id"]
-    _poll(client, job_id, {"running"})
+    poll_job(client, job_id, {"running"})
     assert client.delete(f"/jobs/{job_id}").status_code == 200
-    status = _poll(client, job_id, {"cancelled"}, timeout=30)
+    status = poll_job(client, job_id, {"cancelled"}, timeout=30)
     assert status["report"]["latency"][0]["error"] == "cancelled"
     r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
     assert r.status_code == 200 and "end_to_end" in r.json()["latency"][0]
@@ -128,7 +119,7 @@ def test_a_real_out_of_memory_is_reported_and_the_device_is_free_after() -> None
 def test_a_timing_process_that_dies_is_reported_and_replaced(client: TestClient) -> None:
     slow = {"preset": "resnet50", "latency": {"per_layer": True, "budget_s": 60, "target_ci": 1e-6, "job": True}}
     job_id = client.post("/profile", json=slow).json()["id"]
-    _poll(client, job_id, {"running"})
+    poll_job(client, job_id, {"running"})
     timing = client.app.state.workers.processes["cpu"]
     deadline = time.monotonic() + 30
     while (timing.process is None or not timing.process.is_alive()) and time.monotonic() < deadline:
@@ -136,7 +127,7 @@ def test_a_timing_process_that_dies_is_reported_and_replaced(client: TestClient)
     process = timing.process
     time.sleep(1)  # into the measurement
     os.kill(process.pid, signal.SIGKILL)  # as the kernel's OOM killer would
-    status = _poll(client, job_id, {"failed"}, timeout=30)
+    status = poll_job(client, job_id, {"failed"}, timeout=30)
     assert "timing process for cpu died (exit code -9" in status["report"]["latency"][0]["error"]
     r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
     assert r.status_code == 200 and r.json()["latency"][0]["end_to_end"]["median_ms"] > 0

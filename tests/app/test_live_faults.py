@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.live_server import free_port, start_server, stop_server
+from tests.live_server import live_server
 
 SLOW = {"preset": "resnet50", "latency": {"devices": ["cpu"], "per_layer": True, "budget_s": 60, "target_ci": 1e-6}}
 QUICK = {"preset": "mobilenet_v3_small", "resolution": 32, "latency": {"devices": ["cpu"], "budget_s": 1}}
@@ -16,11 +16,9 @@ QUICK = {"preset": "mobilenet_v3_small", "resolution": 32, "latency": {"devices"
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start_server(tmp_path_factory.mktemp("store") / "store.sqlite3", port, PROFILER_SYNC_WAIT_S="4",
-                        PROFILER_MAX_BUDGET_S="60")  # fmt: skip
-    yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
+    store = tmp_path_factory.mktemp("store") / "store.sqlite3"
+    with live_server(store, PROFILER_SYNC_WAIT_S="4", PROFILER_MAX_BUDGET_S="60") as url:
+        yield url
 
 
 def _stored_named(base: str, name: str) -> int:

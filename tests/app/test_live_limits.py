@@ -9,17 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.live_server import free_port, start_server, stop_server
+from tests.live_server import live_server
 
 TEN_MB = 10 * 2**20
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    proc = start_server(tmp_path_factory.mktemp("store") / "store.sqlite3", port)
-    yield f"http://127.0.0.1:{port}"
-    stop_server(proc)
+    with live_server(tmp_path_factory.mktemp("store") / "store.sqlite3") as url:
+        yield url
 
 
 def test_ten_megabyte_body_is_413_then_the_server_goes_on(base: str) -> None:

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings, get_settings
 from profiler import build_model, parse_spec, profile
+from tests.app.polling import poll_job
 from tests.live_server import free_port, start_server, stop_server
 from tests.references import fvcore_analysis
 
@@ -146,28 +147,18 @@ def test_latency_per_layer_is_in_the_csv(client: TestClient) -> None:
     assert listed["latency_ms"] == {"cpu": body["latency"][0]["end_to_end"]["median_ms"]}
 
 
-def _poll(client: TestClient, job_id: str, until: set[str], timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/jobs/{job_id}").json()
-        if status["state"] in until:
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} not {until}")
-
-
 def test_a_finished_job_is_stored_under_its_id_and_a_cancelled_one_is_not(client: TestClient) -> None:
     small = {"preset": "mobilenet_v3_small", "resolution": 32}
     done = client.post("/profile", json={**small, "latency": {"budget_s": 1, "job": True}}).json()
-    status = _poll(client, done["id"], {"done"})
+    status = poll_job(client, done["id"], {"done"})
     assert status["report"]["id"] == done["id"]
     assert client.get(f"/profiles/{done['id']}").json() == status["report"]
 
     slow = {"preset": "resnet50", "latency": {"per_layer": True, "budget_s": 60, "target_ci": 1e-6, "job": True}}
     cancelled = client.post("/profile", json=slow).json()
-    _poll(client, cancelled["id"], {"running"})
+    poll_job(client, cancelled["id"], {"running"})
     client.delete(f"/jobs/{cancelled['id']}")
-    _poll(client, cancelled["id"], {"cancelled"})
+    poll_job(client, cancelled["id"], {"cancelled"})
     assert client.get(f"/profiles/{cancelled['id']}").status_code == 404  # nothing half-done was stored
 
 
