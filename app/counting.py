@@ -18,24 +18,36 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from anyio import CapacityLimiter
 from fastapi import HTTPException
 
-from profiler import Limits, ModelSpec, compare, profile
+from profiler import LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
 
 from .settings import Settings
 from .store import compare_summary, encode, profile_summary
 
 Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summary the store's list shows
+T = TypeVar("T")
 
 
 def count_encoded(spec: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
     """The report encoded where it is counted (from a counting process, one bytes object crosses back faster
     than a nested dict)."""
-    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()
+    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()  # type: ignore[arg-type]
     return encode(body), profile_summary(body)
+
+
+def count_for_latency(
+    spec: ModelSpec, batch_size: int, counter: str, limits: Limits, options: list[LatencyOptions]
+) -> tuple[bytes, dict[str, Any], list[Measurement]]:
+    """``count_encoded``, and the checked measurement of each device (refused here, before any is queued,
+    when a device is missing or a limit passed)."""
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)  # type: ignore[arg-type]
+    measurements = [latency_measurement(report, opts, limits) for opts in options]
+    body = report.to_dict()
+    return encode(body), profile_summary(body), measurements
 
 
 def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
@@ -43,7 +55,7 @@ def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: str, l
     return encode(body), compare_summary(body)
 
 
-def run_count(state: Any, settings: Settings, counter: str, fn: Callable[..., Encoded], *args: Any) -> Encoded:
+def run_count(state: Any, settings: Settings, counter: str, fn: Callable[..., T], *args: Any) -> T:
     """Blocking, from a server thread: ``fn(*args)`` where its counter belongs. fvcore traces a real forward
     here, behind its slot; closed-form counts go to the counting process when there is one."""
     if counter == "fvcore":
@@ -76,7 +88,7 @@ class CountingProcesses:
         for future in [executor.submit(_ready) for _ in range(self.processes)]:
             future.result()
 
-    def run(self, fn: Callable[..., Encoded], *args: Any) -> Encoded:
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Blocking: called from a server thread."""
         executor = self._executor()
         try:

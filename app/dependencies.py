@@ -6,18 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from profiler import DeviceWorkers
-
-from .jobs import JobStore
 from .store import ResultStore
-
-
-def get_workers(request: Request) -> DeviceWorkers:
-    return request.app.state.workers
-
-
-def get_jobs(request: Request) -> JobStore:
-    return request.app.state.jobs
 
 
 def get_store(request: Request) -> ResultStore:
@@ -25,5 +14,3 @@ def get_store(request: Request) -> ResultStore:
 
 
 StoreDep = Annotated[ResultStore, Depends(get_store)]
-WorkersDep = Annotated[DeviceWorkers, Depends(get_workers)]
-JobsDep = Annotated[JobStore, Depends(get_jobs)]

@@ -1,6 +1,6 @@
-"""Latency measurements in flight or done: a report's counts plus one device job per device. Kept in
-memory, bounded; the oldest finished entries go first. A finished measurement is written to the result
-store under the job's id, unless it was cancelled (nothing half-done is stored)."""
+"""Latency measurements in flight or done: a report's counts (already encoded) plus one device job per
+device. Kept in memory, bounded; the oldest finished entries go first. A finished measurement is written to
+the result store under the job's id, unless it was cancelled (nothing half-done is stored)."""
 
 from __future__ import annotations
 
@@ -9,29 +9,28 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from profiler import Job
-from profiler.timing import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
+from profiler import Job, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
+
+from .store import ResultStore, Stored, encode, latency_summary
 
 log = logging.getLogger(__name__)
-
-Save = Callable[["ProfileJob", dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
 class ProfileJob:
-    """``save(job, result)`` runs once every device is done (in the thread that finished last) and returns
-    the body to answer with; a cancelled job is not saved."""
+    """Once every device is done (in the thread that finished last), the report with its latency is stored
+    (when a store is given and nothing was cancelled), then ``done`` turns true."""
 
-    report: dict[str, Any]
+    report: bytes  # the count report, a JSON object
+    summary: dict[str, Any]  # what the store's list shows of it
     jobs: list[Job]
-    save: Save | None = None
+    store: ResultStore | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.monotonic)
-    saved: dict[str, Any] | None = None
+    saved: Stored | None = None
     save_error: str | None = None
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _remaining: int = field(default=0, repr=False)
@@ -50,8 +49,11 @@ class ProfileJob:
         if not last:
             return
         try:
-            if self.save is not None and all(j.state != "cancelled" for j in self.jobs):
-                self.saved = self.save(self, self.result())
+            if self.store is not None and all(j.state != "cancelled" for j in self.jobs):
+                latency = self.latency()
+                summary = {**self.summary, "latency_ms": latency_summary(latency)}
+                self.saved = self.store.add_encoded("profile", self._body(latency), summary=summary,
+                                                    result_id=self.id)  # fmt: skip
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             log.exception("storing job %s failed", self.id)
             self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
@@ -79,9 +81,16 @@ class ProfileJob:
                 return s
         return "done"
 
-    def result(self) -> dict[str, Any]:
-        """The report with one latency entry per device (its figures, or why it has none)."""
-        return {**self.report, "latency": [_latency_entry(j) for j in self.jobs]}
+    def latency(self) -> list[dict[str, Any]]:
+        """One entry per device: its figures, or why it has none."""
+        return [_latency_entry(j) for j in self.jobs]
+
+    def _body(self, latency: list[dict[str, Any]]) -> bytes:
+        return self.report[:-1] + b',"latency":' + encode(latency) + b"}"
+
+    def result(self) -> bytes:
+        """The report with its latency, as stored (with ``id`` and ``created``) when it was."""
+        return self.saved.body.encode() if self.saved is not None else self._body(self.latency())
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -90,11 +99,14 @@ class ProfileJob:
             "elapsed_s": round(time.monotonic() - self.created, 3),
             "devices": [j.status() for j in self.jobs],
         }
-        if self.done:
-            out["report"] = self.saved or self.result()
-            if self.save_error:
-                out["store_error"] = self.save_error
+        if self.done and self.save_error:
+            out["store_error"] = self.save_error
         return out
+
+    def status_body(self) -> bytes:
+        """``status()`` as JSON, with the report (already encoded) under ``report`` once done."""
+        status = encode(self.status())
+        return status[:-1] + b',"report":' + self.result() + b"}" if self.done else status
 
 
 def _latency_entry(job: Job) -> dict[str, Any]:

@@ -6,33 +6,29 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.dataclasses import dataclass
 
-from profiler import ModelSpec
+from profiler import CounterName, LatencyOptions, MeasureOptions, ModelSpec
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
 
 
-class LatencyRequest(BaseModel):
-    """Measure latency too. Each device gets its own measurement, one at a time per device."""
+@dataclass(frozen=True, kw_only=True, config=_CONFIG)
+class LatencyRequest(MeasureOptions):
+    """Measure latency too: the core's measurement options (their defaults and bounds), plus where and how to
+    answer. Each device gets its own measurement, one at a time per device."""
 
-    model_config = _CONFIG
-
-    devices: list[str] = Field(default=["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N")
+    devices: list[str] = Field(default_factory=lambda: ["cpu"], min_length=1, max_length=8,
+                               description="cpu, cuda or cuda:N")  # fmt: skip
     batch_size: StrictInt | None = Field(default=None, ge=1, description="default: the request's batch_size")
-    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    channels_last: StrictBool = False
-    cuda_graph: StrictBool = Field(default=False, description="time replays of a captured CUDA graph (GPU only)")
-    per_layer: StrictBool = Field(default=False, description="also time every leaf layer alone on its recorded input")
-    warmup: StrictInt = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
-    budget_s: StrictFloat = Field(default=10.0, gt=0, description="time budget of each device's measurement")
-    target_ci: StrictFloat = Field(default=0.02, gt=0, le=1, description="stop when the 95% CI of the median is "
-                             "within this share of it")  # fmt: skip
-    min_repeats: StrictInt = Field(default=10, ge=2, le=100_000)
-    threads: StrictInt | None = Field(default=None, ge=1, le=1024, description="CPU threads; default: torch's")
     job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
+
+    def options(self, device: str, batch_size: int) -> LatencyOptions:
+        """The core's options of one device's measurement."""
+        knobs = {f.name: getattr(self, f.name) for f in fields(MeasureOptions)}
+        return LatencyOptions(**knobs, device=device, batch_size=self.batch_size or batch_size)
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
@@ -40,7 +36,7 @@ class ProfileRequest(ModelSpec):
     """A spec (a preset with overrides, or a whole table) and how to profile it."""
 
     batch_size: StrictInt = Field(default=1, ge=1, description="batch of the input the counts are for")
-    counter: Literal["shapes", "fvcore"] = Field(
+    counter: CounterName = Field(
         default="shapes",
         description="shapes: closed-form counts, no tensor allocated (fast); fvcore: also trace a real forward "
         "with fvcore.nn.FlopCountAnalysis for fvcore_flops and unsupported_ops",
@@ -111,7 +107,7 @@ class LayerOut(BaseModel):
 
 
 class CounterOut(BaseModel):
-    method: Literal["shapes", "fvcore"]
+    method: CounterName
     seconds: float
     how: str
 
@@ -163,3 +159,32 @@ class ProfileList(BaseModel):
     limit: int
     offset: int
     items: list[StoredSummary]
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    a: ModelSpec
+    b: ModelSpec
+    batch_size: StrictInt = Field(default=1, ge=1)
+    counter: CounterName = "shapes"
+
+
+_DILATED = {"in_channels": 64, "resolution": 640, "classifier": None}
+COMPARE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "dw_vs_normal": {
+        "summary": "3x3 dilated conv 64->128 against its depthwise-separable version, 64x640x640 input",
+        "value": {
+            "a": {**_DILATED, "name": "normal", "stages": [{"block": "conv", "c": 128, "k": 3, "dilation": 2}]},
+            "b": {
+                **_DILATED,
+                "name": "separable",
+                "stages": [{"block": "depthwise_separable", "c": 128, "k": 3, "dilation": 2}],
+            },
+        },
+    },
+    "widths": {
+        "summary": "MobileNetV2 at width 1.0 against 0.5",
+        "value": {"a": {"preset": "mobilenet_v2"}, "b": {"preset": "mobilenet_v2", "width_multiplier": 0.5}},
+    },
+}

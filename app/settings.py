@@ -3,7 +3,7 @@ embedded configuration that runs as is."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +16,11 @@ from profiler import Limits
 ENV_PREFIX = "PROFILER_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
+class Settings(BaseSettings, Limits):
+    """The service's settings. The limits on one request are the core's ``Limits`` fields, taken as they are
+    (``PROFILER_MAX_RESOLUTION``, ...: defaults, bounds and descriptions defined once, in the core)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=False)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -31,17 +34,6 @@ class Settings(BaseSettings):
     memory_results: int = Field(256, ge=0, description="answers to recent requests also held in memory")
 
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
-
-    # Limits on one request, checked before anything is allocated (see profiler.Limits).
-    max_resolution: int = Field(8192, ge=1)
-    max_channels: int = Field(65536, ge=1)
-    max_blocks: int = Field(2000, ge=1)
-    max_batch: int = Field(4096, ge=1)
-    max_macs: int = Field(10**15, ge=1)
-    max_activation_bytes: int = Field(2 * 2**30, ge=1, description="memory a real forward may take (fvcore counter)")
-
-    max_timing_bytes: int = Field(8 * 2**30, ge=1, description="memory a timed forward may take")
-    max_budget_s: float = Field(120.0, gt=0, description="largest latency time budget a request may ask for")
 
     # Timing runs in a child process per device, away from the server's interpreter (off: in a thread of the
     # server, which under counting load measured a CPU figure at 9.8x its quiet value; kept for comparison).
@@ -62,17 +54,10 @@ class Settings(BaseSettings):
     fvcore_concurrency: int = Field(1, ge=1)
     fvcore_wait_s: float = Field(30.0, ge=0)
 
+    @cached_property
     def limits(self) -> Limits:
-        return Limits(
-            max_resolution=self.max_resolution,
-            max_channels=self.max_channels,
-            max_blocks=self.max_blocks,
-            max_batch=self.max_batch,
-            max_macs=self.max_macs,
-            max_activation_bytes=self.max_activation_bytes,
-            max_timing_bytes=self.max_timing_bytes,
-            max_budget_s=self.max_budget_s,
-        )
+        """The limits as the core takes them (one object per settings, not one per request)."""
+        return Limits(**{name: getattr(self, name) for name in Limits.model_fields})
 
 
 @lru_cache

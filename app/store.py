@@ -211,10 +211,13 @@ def profile_summary(body: dict[str, Any]) -> dict[str, Any]:
         "totals": {k: v for k, v in body["totals"].items() if k != "unsupported_ops"},
     }
     if "latency" in body:
-        out["latency_ms"] = {
-            lat["device"]: lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in body["latency"]
-        }
+        out["latency_ms"] = latency_summary(body["latency"])
     return out
+
+
+def latency_summary(latency: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Each device's end-to-end median (None where it failed), for the list view."""
+    return {lat["device"]: lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in latency}
 
 
 def compare_summary(body: dict[str, Any]) -> dict[str, Any]:

@@ -1,34 +1,60 @@
-"""Architecture profiler core: spec -> model -> per-layer counts -> report. Knows nothing of the web.
+"""Architecture profiler core: spec -> model -> counts / latency -> report. Knows nothing of the web.
 
     >>> from profiler import profile
     >>> profile({"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160}).counts.totals.macs
+
+Stages, one subpackage each: ``spec`` (rows, top-level spec, presets), ``model`` (layers, graphs, one file per
+block type, building), ``count`` (closed-form counts, fvcore), ``latency`` (devices, clocks, statistics, the
+measurement, per-device processes); then ``report``, ``export`` and ``cli``.
 """
 
-from .build import build_model, plan_model
-from .counting import CONVENTIONS
-from .errors import LimitError, ProfilerError, SpecError, UnknownPresetError
+from .count import CONVENTIONS
+from .errors import (
+    DeviceBusyError,
+    DeviceUnavailableError,
+    LimitError,
+    MeasurementCancelled,
+    MeasurementFailed,
+    MeasurementOutOfMemory,
+    ProfilerError,
+    SpecError,
+    UnknownPresetError,
+)
+from .latency import (
+    DeviceWorkers,
+    Job,
+    LatencyOptions,
+    LatencyResult,
+    MeasureOptions,
+    Measurement,
+    describe_devices,
+    latency_measurement,
+    measure_latency,
+)
 from .limits import Limits
-from .presets import PRESETS
-from .report import COUNTERS, Report, compare, latency_measurement, profile
-from .timing import DeviceUnavailableError, LatencyOptions, LatencyResult, describe_devices, measure_latency
-from .workers import DeviceBusyError, DeviceWorkers, Job
-from .spec import ModelSpec, make_divisible, parse_spec
+from .model.build import build_model, plan_model
+from .report import COUNTERS, FIGURES, CounterName, Report, compare, profile
+from .spec import PRESETS, ModelSpec, make_divisible, parse_spec, preset_table
 
 __all__ = [
     "CONVENTIONS",
+    "COUNTERS",
+    "FIGURES",
+    "PRESETS",
+    "CounterName",
     "DeviceBusyError",
     "DeviceUnavailableError",
     "DeviceWorkers",
     "Job",
     "LatencyOptions",
     "LatencyResult",
-    "describe_devices",
-    "latency_measurement",
-    "measure_latency",
-    "COUNTERS",
-    "PRESETS",
     "LimitError",
     "Limits",
+    "MeasureOptions",
+    "Measurement",
+    "MeasurementCancelled",
+    "MeasurementFailed",
+    "MeasurementOutOfMemory",
     "ModelSpec",
     "ProfilerError",
     "Report",
@@ -36,8 +62,12 @@ __all__ = [
     "UnknownPresetError",
     "build_model",
     "compare",
+    "describe_devices",
+    "latency_measurement",
     "make_divisible",
+    "measure_latency",
     "parse_spec",
     "plan_model",
+    "preset_table",
     "profile",
 ]

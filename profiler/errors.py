@@ -50,3 +50,49 @@ class UnknownPresetError(ProfilerError, KeyError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.name, self.known)
+
+
+class DeviceUnavailableError(ProfilerError):
+    """Timing asked of a device this host does not have."""
+
+    def __init__(self, device: str, reason: str, available: list[str]) -> None:
+        self.device = device
+        self.reason = reason
+        self.available = available
+        super().__init__(f"cannot time on {device!r}: {reason}; this host can time on: {', '.join(available)}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.device, self.reason, self.available)
+
+
+class DeviceBusyError(ProfilerError):
+    """A device's queue of measurements is full."""
+
+    def __init__(self, device: str, queued: int, retry_after_s: int) -> None:
+        self.device = device
+        self.queued = queued
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{device} already has {queued} measurement(s) queued; retry in about {retry_after_s} s")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.device, self.queued, self.retry_after_s)
+
+
+class MeasurementCancelled(ProfilerError):
+    """The measurement was cancelled (a DELETE, a client gone, a wait given up)."""
+
+
+class MeasurementOutOfMemory(ProfilerError):
+    """The device ran out of memory. Raised after the measurement's tensors are freed (and, on CUDA, the
+    allocator's cache emptied), so the device is as free for the next request as it was before."""
+
+    def __init__(self, device: str, message: str) -> None:
+        self.device = device
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.device, str(self))
+
+
+class MeasurementFailed(ProfilerError):
+    """A measurement failed for another reason (its message says which), or its timing process died."""

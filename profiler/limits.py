@@ -1,22 +1,33 @@
-"""Limits on what one request may ask for. Checked from the plan, before any tensor is allocated."""
+"""Limits on what one request may ask for, checked from the plan before any tensor is allocated.
+
+Defined once, here: the server's settings take these fields as they are (``PROFILER_MAX_*``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import LimitError, Loc
 
+__all__ = ["Limits"]
 
-@dataclass(frozen=True)
-class Limits:
-    max_resolution: int = 8192
-    max_channels: int = 65536
-    max_blocks: int = 2000
-    max_batch: int = 4096
-    max_macs: int = 10**15  # counting from shapes costs nothing; this catches nonsense specs
-    max_activation_bytes: int = 4 * 2**30  # for work that allocates real tensors (the fvcore counter)
-    max_timing_bytes: int = 8 * 2**30  # a timed forward, every activation kept for per-layer inputs
-    max_budget_s: float = 120.0  # time budget of one latency measurement
+
+class Limits(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    max_resolution: int = Field(8192, ge=1, description="largest input side")
+    max_channels: int = Field(65536, ge=1, description="widest layer (after width scaling)")
+    max_blocks: int = Field(2000, ge=1, description="sum of n over the rows")
+    max_batch: int = Field(4096, ge=1, description="batch_size")
+    # Counting from shapes costs nothing; this catches nonsense specs.
+    max_macs: int = Field(10**15, ge=1, description="total multiply-adds of one count")
+    max_activation_bytes: int = Field(
+        2 * 2**30, ge=1, description="memory a real forward may take (the fvcore counter)"
+    )
+    max_timing_bytes: int = Field(
+        8 * 2**30, ge=1, description="memory a timed forward may take (every activation kept for per-layer inputs)"
+    )
+    max_budget_s: float = Field(120.0, gt=0, description="largest latency.budget_s")
 
     def check(self, setting: str, value: int | float, loc: Loc = (), what: str | None = None) -> None:
         """Raise LimitError when ``value`` is over the limit named ``setting`` (a field of this class)."""

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import TypeAdapter
 
-from .build import ModelPlan, plan_model
-from .counting import CONVENTIONS, Counts, ModuleTotals, count_plan
+from .count import CONVENTIONS, Counts, ModuleTotals, count_plan
 from .errors import SpecError
 from .limits import Limits
+from .model.build import ModelPlan, plan_model
 from .spec import ModelSpec, parse_spec
-from .timing import LatencyOptions, LatencyResult, Progress, measure_latency, resolve_device
 
-COUNTERS: tuple[str, ...] = ("shapes", "fvcore")
+__all__ = ["COUNTERS", "FIGURES", "CounterName", "Report", "compare", "profile"]
+
+# The counters a request may choose; their wording is in _COUNTER_NOTES.
+CounterName = Literal["shapes", "fvcore"]
+COUNTERS: tuple[str, ...] = get_args(CounterName)
 
 _SPEC_DUMP = TypeAdapter(ModelSpec)
 
@@ -25,7 +28,7 @@ class Report:
     spec: ModelSpec
     batch_size: int
     counts: Counts
-    counter: str
+    counter: CounterName
     count_seconds: float
     plan: ModelPlan | None = None
 
@@ -78,7 +81,7 @@ def profile(
     spec: ModelSpec | dict[str, Any],
     *,
     batch_size: int = 1,
-    counter: str = "shapes",
+    counter: CounterName = "shapes",
     limits: Limits | None = None,
 ) -> Report:
     """Count ``spec`` layer by layer.
@@ -99,47 +102,10 @@ def profile(
     counts = count_plan(plan, batch_size)
     limits.check("max_macs", counts.totals.macs, (), "multiply-adds")
     if counter == "fvcore":
-        from .fvcore_count import fvcore_counts  # imported on use: fvcore's import costs a second
+        from .count.fvcore_counter import fvcore_counts  # imported on use: fvcore's import costs a second
 
         counts = fvcore_counts(plan, counts, limits)
     return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan)
-
-
-_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One latency measurement, ready to run: plain data (it can be sent to a timing process) and a call."""
-
-    spec: ModelSpec
-    input_shape: tuple[int, ...]
-    options: LatencyOptions
-    limits: Limits
-
-    @property
-    def device(self) -> str:
-        return self.options.device
-
-    def __call__(self, progress: Progress) -> LatencyResult:
-        return measure_latency(plan_model(self.spec, self.limits).build(), self.input_shape, self.options, progress)
-
-
-def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
-    """A measurement of ``report``'s model as ``options`` say, to run on a device worker.
-
-    Checked here, before anything is allocated: the device exists, and the forward's memory (every
-    activation kept for per-layer inputs, plus parameters) is within ``max_timing_bytes``.
-    """
-    limits = limits or Limits()
-    resolve_device(options.device)
-    limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
-    limits.check("max_budget_s", options.budget_s, ("latency", "budget_s"), "budget_s")
-    scale = options.batch_size / report.batch_size
-    totals = report.counts.totals
-    needed = _DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
-    limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
-    return Measurement(report.spec, (options.batch_size, *report.counts.input_shape[1:]), options, limits)
 
 
 FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")  # every report's totals
@@ -154,7 +120,7 @@ def compare(
     b: ModelSpec | dict[str, Any],
     *,
     batch_size: int = 1,
-    counter: str = "shapes",
+    counter: CounterName = "shapes",
     limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Both reports, the ratio b/a of every total, and the layers whose names both have, side by side."""

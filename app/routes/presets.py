@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from profiler import PRESETS, UnknownPresetError
-from profiler.spec import preset_table
+from profiler import PRESETS, UnknownPresetError, preset_table
 
 from ..schemas import PresetOut, PresetSummary
 

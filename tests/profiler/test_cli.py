@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from profiler import profile
-from profiler.__main__ import main
+from profiler.cli import main
 
 
 def test_json_output_is_the_report(tmp_path: Path) -> None:

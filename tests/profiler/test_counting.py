@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from profiler import PRESETS, SpecError, build_model, parse_spec, plan_model, profile
-from profiler.counting import Counts, count_plan
+from profiler.count import Counts, count_plan
 from tests.references import fvcore_analysis, leaf_modules, ptflops_macs, torch_flops
 
 

@@ -36,7 +36,7 @@ def test_width_rules() -> None:
 
 def test_stride_only_on_first_repetition() -> None:
     plan = plan_model(parse_spec({"stages": [{"block": "inverted_residual", "t": 6, "c": 24, "n": 3, "s": 2}]}))
-    strides = [next(n.layer.s for n in b.nodes if n.name == "conv_dw") for b in plan.blocks]
+    strides = [next(n.op.s for n in b.graph.nodes if n.name == "conv_dw") for b in plan.blocks]
     assert strides == [2, 1, 1]
 
 

@@ -24,7 +24,8 @@ from profiler import (
     parse_spec,
     profile,
 )
-from profiler.timing import MeasurementCancelled, MeasurementOutOfMemory, Progress, median_ci, summarize
+from profiler import MeasurementCancelled, MeasurementOutOfMemory
+from profiler.latency import Progress, median_ci, summarize
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
 

@@ -15,16 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ProfilerError
-from .isolation import TimingProcess
-from .timing import MeasurementCancelled, Progress, resolve_device
+from ..errors import DeviceBusyError, MeasurementCancelled
+from .process import TimingProcess
+from .progress import Progress
 
-
-class DeviceBusyError(ProfilerError):
-    def __init__(self, device: str, queued: int, retry_after_s: int) -> None:
-        self.device = device
-        self.retry_after_s = retry_after_s
-        super().__init__(f"{device} already has {queued} measurement(s) queued; retry in about {retry_after_s} s")
+__all__ = ["DeviceWorkers", "Job"]
 
 
 @dataclass
@@ -64,7 +59,7 @@ class DeviceWorkers:
     """One worker thread per device, at most ``queue_size`` measurements waiting on each.
 
     With ``isolated``, the worker thread hands each measurement to the device's own timing process
-    (``profiler.isolation``; the measurement must then be picklable, as ``report.Measurement`` is), so that
+    (``profiler.latency.process``; the measurement must then be picklable, as ``Measurement`` is), so that
     nothing else this process does runs on the measured interpreter. A server wants that; a one-off CLI
     run, or a test with a closure, does not need it.
     """
@@ -78,8 +73,9 @@ class DeviceWorkers:
         self._lock = threading.Lock()
 
     def submit(self, device: str, measure: Callable[[Progress], Any], expected_s: float = 10.0) -> Job:
-        """Queue ``measure(progress)`` on ``device``; DeviceBusyError when its queue is full."""
-        key = str(resolve_device(device))
+        """Queue ``measure(progress)`` on ``device`` (a name as ``resolve_device`` gives it: ``cpu``, ``cuda:0``);
+        DeviceBusyError when its queue is full."""
+        key = device
         progress = Progress()
         with self._lock:
             pending = self._pending.get(key, 0)

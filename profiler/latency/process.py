@@ -20,7 +20,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .timing import LatencyResult, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory, Progress
+from ..errors import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
+from .measure import LatencyResult
+from .progress import Progress
 
 _CTX = multiprocessing.get_context("spawn")
 _POLL_S = 0.05

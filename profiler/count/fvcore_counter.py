@@ -9,9 +9,9 @@ from dataclasses import replace
 import torch
 from fvcore.nn import FlopCountAnalysis
 
-from .build import ModelPlan
-from .counting import Counts, aggregate
-from .limits import Limits
+from ..limits import Limits
+from ..model.build import ModelPlan
+from .shapes import Counts, aggregate
 
 _FP32_BYTES = 4
 

@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .blocks import INPUT, Node
-from .build import ModelPlan
-from .errors import SpecError
-from .layers import Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
+from ..errors import Loc, SpecError
+from ..model.build import ModelPlan
+from ..model.graph import INPUT, Graph, Op, ShapeMismatch
+from ..model.layers import ACTIVATIONS, Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
 
 Shape = tuple[int, ...]
 
@@ -35,16 +35,6 @@ CONVENTIONS = {
     "params": "all parameters (weights, biases, batch-norm affine), not buffers",
     "activations": "elements of the layer's output tensor (batch included)",
 }
-
-# aten ops each activation traces to, for the ops fvcore does not count. ReLU traces to aten::relu,
-# which fvcore ignores on purpose (as it ignores dropout and flatten): not listed as unsupported.
-_UNSUPPORTED_ACT_OPS = {
-    "relu6": "aten::hardtanh",
-    "hardswish": "aten::hardswish",
-    "hardsigmoid": "aten::hardsigmoid",
-    "silu": "aten::silu",
-}
-
 
 @dataclass(frozen=True)
 class LayerCount:
@@ -92,7 +82,7 @@ def count_batch_norm(layer: BatchNorm, shape: Shape) -> LayerCount:
 
 
 def count_act(layer: Act, shape: Shape) -> LayerCount:
-    op = _UNSUPPORTED_ACT_OPS.get(layer.kind)
+    op = ACTIVATIONS[layer.kind].unsupported_op
     return LayerCount(shape, unsupported_ops=(op,) if op else ())
 
 
@@ -133,23 +123,6 @@ HANDLES: dict[type, Callable[..., LayerCount]] = {
     Dropout: count_dropout,
     Linear: count_linear,
 }
-
-# The torch.nn class each layer description builds: the ``type`` column of the report.
-_MODULE_TYPES = {
-    Conv: "Conv2d",
-    BatchNorm: "BatchNorm2d",
-    MaxPool: "MaxPool2d",
-    GlobalAvgPool: "AdaptiveAvgPool2d",
-    Flatten: "Flatten",
-    Dropout: "Dropout",
-    Linear: "Linear",
-}
-_ACT_TYPES = {"relu": "ReLU", "relu6": "ReLU6", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "silu": "SiLU"}
-
-
-def module_type(layer: Layer) -> str:
-    return _ACT_TYPES[layer.kind] if isinstance(layer, Act) else _MODULE_TYPES[type(layer)]
-
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -222,7 +195,7 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
         geometry = {"kernel": layer.k, "stride": layer.s, "groups": None, "dilation": 1, "padding": layer.padding}
     return LayerRow(
         name=name,
-        type=module_type(layer),
+        type=layer.module_type,
         input_shape=in_shape,
         output_shape=c.out_shape,
         macs=c.macs,
@@ -235,18 +208,32 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
     )
 
 
-def _walk(prefix: str, nodes: tuple[Node, ...], shape: Shape, rows: list[LayerRow], loc: tuple) -> Shape:
-    """Propagate ``shape`` through one block's nodes, appending a row per node; returns the block's output."""
-    outputs: dict[str, Shape] = {}
+def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: list[tuple[str, str]],
+          loc: Loc) -> Shape:  # fmt: skip
+    """Propagate ``shape`` through ``graph``, appending a row per leaf layer and (owner, op) per op fvcore does
+    not count; returns the graph's output shape."""
+    owner = prefix[:-1]
+    outputs: dict[str, Shape] = {INPUT: shape}
     prev = shape
-    for node in nodes:
-        in_shape = shape if node.src == INPUT else outputs[node.src] if node.src else prev
-        try:
-            c = HANDLES[type(node.layer)](node.layer, in_shape)
-        except ShapeError as exc:
-            raise SpecError.at(loc + (exc.field,) if loc and loc[0] == "stages" else loc, str(exc)) from None
-        rows.append(_row(prefix + node.name, node.layer, in_shape, c))
-        outputs[node.name] = prev = c.out_shape
+    for node in graph.nodes:
+        ins = [outputs[s] for s in node.inputs] if node.inputs else [prev]
+        op = node.op
+        if isinstance(op, Graph):
+            out = _walk(f"{prefix}{node.name}.", op, ins[0], rows, ops, loc)
+        elif isinstance(op, Op):
+            try:
+                out = op.shape(*ins)
+            except ShapeMismatch as exc:
+                raise SpecError.at(loc, f"{prefix}{node.name}: {exc}") from None
+            ops.extend((owner, name) for name in op.unsupported_ops)
+        else:
+            try:
+                c = HANDLES[type(op)](op, ins[0])
+            except ShapeError as exc:
+                raise SpecError.at((*loc, exc.field) if loc and loc[0] == "stages" else loc, str(exc)) from None
+            rows.append(_row(prefix + node.name, op, ins[0], c))
+            out = c.out_shape
+        outputs[node.name] = prev = out
     return prev
 
 
@@ -254,13 +241,12 @@ def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
     h, w = plan.spec.hw
     input_shape = (batch_size, plan.spec.in_channels, h, w)
     rows: list[LayerRow] = []
-    block_ops: list[tuple[str, str]] = []
+    ops: list[tuple[str, str]] = []
     shape = input_shape
     for i, block in enumerate(plan.blocks):
-        shape = _walk(f"features.{i}.", block.nodes, shape, rows, block.loc)
-        block_ops += [(f"features.{i}" + (f".{part}" if part else ""), op) for part, op in block.ops]
-    shape = _walk("", plan.head, shape, rows, ("classifier",))
-    return Counts(input_shape, shape, rows, aggregate(rows, block_ops))
+        shape = _walk(f"features.{i}.", block.graph, shape, rows, ops, block.loc)
+    shape = _walk("", Graph(plan.head), shape, rows, ops, ("classifier",))
+    return Counts(input_shape, shape, rows, aggregate(rows, ops))
 
 
 def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:

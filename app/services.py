@@ -1,0 +1,154 @@
+"""The orchestration behind the routes: where a count runs, answering identical requests from the store,
+submitting latency measurements, waiting for them (or answering with a job), and storing what was answered.
+A route hands its request here and returns what it gets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
+
+from profiler import DeviceBusyError, DeviceWorkers, Job
+
+from .counting import compare_encoded, count_encoded, count_for_latency, limiter_for, run_count
+from .jobs import JobStore, ProfileJob
+from .schemas import CompareRequest, LatencyRequest, ProfileRequest
+from .settings import Settings, SettingsDep
+from .store import ResultStore, request_digest, stored_response
+
+_PROFILE_JSON = TypeAdapter(ProfileRequest)
+_POLL_S = 0.05
+
+
+class ProfileService:
+    """Per request: the application's shared objects and the request's settings."""
+
+    def __init__(self, state: Any, settings: Settings) -> None:
+        self.state = state
+        self.settings = settings
+
+    @property
+    def store(self) -> ResultStore:
+        return self.state.store
+
+    @property
+    def workers(self) -> DeviceWorkers:
+        return self.state.workers
+
+    @property
+    def jobs(self) -> JobStore:
+        return self.state.jobs
+
+    def _count_in_place(self, counter: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return run_count(self.state, self.settings, counter, fn, *args)
+
+    async def _in_thread(self, counter: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Blocking work in a server thread (never on the event loop, never behind a timing job)."""
+        return await to_thread.run_sync(fn, *args, limiter=limiter_for(counter, self.state.counting_threads))
+
+    # ---- profile ---------------------------------------------------------------------------------------
+
+    async def profile(self, request: ProfileRequest, is_disconnected: Callable[[], Awaitable[bool]]) -> Response:
+        if request.latency is None:
+            digest = request_digest(b"profile:" + _PROFILE_JSON.dump_json(request))
+            recent = self.store.recall(digest)  # answered on the event loop: no thread hop, no database
+            if recent is not None:
+                return stored_response(recent, cached=True)
+            return await self._in_thread(request.counter, self._count_stored, request, digest)
+        job = await self._in_thread(request.counter, self._submit, request, request.latency)
+        if request.latency.job:
+            self.jobs.add(job)
+            return JSONResponse(job.status(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
+        await self._wait(job, is_disconnected)
+        if job.saved is not None:
+            return stored_response(job.saved, cached=False)
+        return Response(b'{"cached":false,' + job.result()[1:], media_type="application/json")
+
+    def _count_stored(self, request: ProfileRequest, digest: str) -> Response:
+        """A count-only request: the stored answer to an identical request, or a new count, stored first."""
+        found = self.store.find_request(digest)
+        if found is not None:
+            return stored_response(found, cached=True)
+        body, summary = self._count_in_place(request.counter, count_encoded, request.spec(), request.batch_size,
+                                             request.counter, self.settings.limits)  # fmt: skip
+        return stored_response(self.store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
+
+    def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
+        """Count (where counts run), check every device's measurement, then queue them all or none."""
+        options = [latency.options(device, request.batch_size) for device in dict.fromkeys(latency.devices)]
+        body, summary, measurements = self._count_in_place(
+            request.counter, count_for_latency, request.spec(), request.batch_size, request.counter,
+            self.settings.limits, options,
+        )  # fmt: skip
+        submitted: list[Job] = []
+        try:
+            for measurement in dict((m.device, m) for m in measurements).values():  # cuda and cuda:0 are one
+                submitted.append(self.workers.submit(measurement.device, measurement, expected_s=latency.budget_s))
+        except DeviceBusyError:
+            for job in submitted:
+                job.cancel()
+            raise
+        job = ProfileJob(body, summary, submitted, store=self.store)
+        job.start()
+        return job
+
+    async def _wait(self, job: ProfileJob, is_disconnected: Callable[[], Awaitable[bool]]) -> None:
+        """Wait for every device; a client that goes away, or a wait past the sync wait, cancels them all."""
+        timeout_s = self.settings.sync_wait_s
+        deadline = time.monotonic() + timeout_s
+        try:
+            while not job.done:
+                if await is_disconnected():
+                    job.cancel()
+                    raise HTTPException(499, "the client went away; the measurement was cancelled")
+                if time.monotonic() > deadline:
+                    job.cancel()
+                    raise HTTPException(504, f"latency measurement took longer than {timeout_s:.0f} s and was "
+                                        "cancelled; send latency.job = true to run it as a job")  # fmt: skip
+                await asyncio.sleep(_POLL_S)
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+
+    # ---- compare ---------------------------------------------------------------------------------------
+
+    async def compare(self, request: CompareRequest) -> Response:
+        return await self._in_thread(request.counter, self._compare_stored, request)
+
+    def _compare_stored(self, request: CompareRequest) -> Response:
+        digest = request_digest(b"compare:" + request.model_dump_json().encode())
+        found = self.store.find_request(digest)
+        if found is not None:
+            return stored_response(found, cached=True)
+        body, summary = self._count_in_place(request.counter, compare_encoded, request.a, request.b,
+                                             request.batch_size, request.counter, self.settings.limits)  # fmt: skip
+        return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
+
+    # ---- jobs ------------------------------------------------------------------------------------------
+
+    def _job(self, job_id: str) -> ProfileJob:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r} (jobs are kept in memory and lost on restart)")
+        return job
+
+    def job_status(self, job_id: str) -> Response:
+        return Response(self._job(job_id).status_body(), media_type="application/json")
+
+    def cancel_job(self, job_id: str) -> Response:
+        job = self._job(job_id)
+        job.cancel()
+        return Response(job.status_body(), media_type="application/json")
+
+
+def get_service(http: Request, settings: SettingsDep) -> ProfileService:
+    return ProfileService(http.app.state, settings)
+
+
+ServiceDep = Annotated[ProfileService, Depends(get_service)]

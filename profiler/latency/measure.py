@@ -1,0 +1,204 @@
+"""The measurement: whole forwards on the CPU (monotonic clock) or a CUDA GPU (CUDA events), after warm-up,
+repeated by the stopping rule (``stats.repeat_until``). Per-layer figures time each leaf layer alone on the
+input it saw in a real forward, so no hook sits inside the measured forward; their sum is reported beside
+the end-to-end figure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import MeasurementOutOfMemory
+from .clocks import Clock, CpuClock, CudaClock, graphed
+from .devices import cpu_name, resolve_device
+from .options import LatencyOptions
+from .progress import Progress
+from .stats import Stats, repeat_until
+
+__all__ = ["LatencyResult", "LayerLatency", "measure_latency"]
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@contextmanager
+def _cpu_threads(threads: int | None) -> Iterator[int]:
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass(frozen=True)
+class LayerLatency:
+    name: str
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    device: str
+    device_name: str
+    options: LatencyOptions
+    threads: int | None
+    end_to_end: Stats
+    layers: tuple[LayerLatency, ...] = ()
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        opts = self.options
+        out: dict[str, Any] = {
+            "device": self.device,
+            "device_name": self.device_name,
+            "batch_size": opts.batch_size,
+            "dtype": opts.dtype,
+            "channels_last": opts.channels_last,
+            "cuda_graph": opts.cuda_graph,
+            "threads": self.threads,
+            "warmup": opts.warmup,
+            "target_ci": opts.target_ci,
+            "budget_s": opts.budget_s,
+            "method": _method(self.device, opts),
+            "end_to_end": self.end_to_end.to_dict(),
+            "seconds": round(self.seconds, 3),
+        }
+        if self.layers:
+            total = sum(layer.stats.median for layer in self.layers)
+            out["per_layer"] = {
+                "method": "each leaf layer timed alone on the input it received in a real forward, with the "
+                "same clock and stopping rule; no hook runs inside any timed call"
+                + ("; each layer replayed as its own CUDA graph" if opts.cuda_graph else ""),
+                "sum_of_medians_ms": total,
+                "end_to_end_median_ms": self.end_to_end.median,
+                "sum_over_end_to_end": total / self.end_to_end.median if self.end_to_end.median else None,
+                "layers": [{"name": layer.name, **layer.stats.to_dict()} for layer in self.layers],
+            }
+        return out
+
+
+def _method(device: str, opts: LatencyOptions) -> str:
+    if device == "cpu":
+        return "time.perf_counter_ns around each whole forward under torch.inference_mode(), after warm-up"
+    mode = "replay of a CUDA graph captured after warm-up" if opts.cuda_graph else "eager forward"
+    return (
+        f"CUDA events recorded on the stream around each {mode}, model and input resident on the device, "
+        "cudnn.benchmark on and autotuned during warm-up, synchronized before the events are read"
+    )
+
+
+def measure_latency(
+    model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress | None = None
+) -> LatencyResult:
+    """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says.
+
+    Out of memory (CUDA or host) raises MeasurementOutOfMemory, and not from inside the ``except`` block:
+    the original exception's traceback holds the frames, hence the tensors, of the failed measurement, and a
+    caller keeping the error (a job's future) would keep the memory too.
+    """
+    try:
+        return _measure_latency(model, input_shape, opts, progress or Progress())
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and (
+            "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
+        ):
+            raise
+        detail = f"{type(exc).__name__}: {str(exc)[-200:]}"
+    del model  # here the failed measurement's frames are gone; the error raised below must not hold the model
+    device = torch.device(opts.device)  # resolved before the measurement began
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+    raise MeasurementOutOfMemory(
+        str(device),
+        f"out of memory on {device} timing batch {opts.batch_size} in {opts.dtype}"
+        f"{' with per-layer inputs kept' if opts.per_layer else ''}: lower latency.batch_size, the resolution "
+        f"or the dtype's width ({detail})",
+    )
+
+
+def _measure_latency(
+    model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress
+) -> LatencyResult:
+    device = resolve_device(opts.device)
+    dtype = _DTYPES[opts.dtype]
+    fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
+    started = time.monotonic()
+    deadline = started + opts.budget_s
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
+    progress.total_steps = 1 + (len(leaves) if opts.per_layer else 0)
+
+    with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
+        model = model.eval().to(device=device, dtype=dtype, memory_format=fmt)
+        x = torch.randn(input_shape, device=device).to(dtype=dtype, memory_format=fmt)
+        clock: Clock = CpuClock() if device.type == "cpu" else CudaClock(device)
+        cudnn_before = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = device.type == "cuda"
+        try:
+            fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress)
+            # With layers to time too, the whole forward gets a fair share of the budget, not all of it.
+            share = deadline if not opts.per_layer else started + opts.budget_s / 3
+            end_to_end = _measure(fn, clock, opts, share, progress)
+            progress.done_steps = 1
+            layers: list[LayerLatency] = []
+            if opts.per_layer:
+                inputs = _leaf_inputs(model, x, leaves)
+                for i, (name, module) in enumerate(leaves):
+                    remaining = max(deadline - time.monotonic(), 0.0)
+                    layer_deadline = time.monotonic() + remaining / (len(leaves) - i)
+                    layer_fn = _prepare(lambda m=module, t=inputs[name]: m(t), device, opts, layer_deadline, progress)
+                    layers.append(LayerLatency(name, _measure(layer_fn, clock, opts, layer_deadline, progress)))
+                    progress.done_steps = 2 + i
+        finally:
+            torch.backends.cudnn.benchmark = cudnn_before
+    name = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    return LatencyResult(
+        str(device), name, opts, threads if device.type == "cpu" else None, end_to_end, tuple(layers),
+        time.monotonic() - started,
+    )  # fmt: skip
+
+
+def _measure(fn: Callable[[], object], clock: Clock, opts: LatencyOptions, deadline: float,
+             progress: Progress) -> Stats:  # fmt: skip
+    return repeat_until(lambda count: clock.sample(fn, count), opts, deadline, progress)
+
+
+def _prepare(
+    fn: Callable[[], object], device: torch.device, opts: LatencyOptions, warmup_until: float, progress: Progress
+) -> Callable[[], object]:
+    """Warm up ``fn`` (at least once, then until ``opts.warmup`` calls or ``warmup_until``); on CUDA with
+    graphs on, return the replay of its captured graph. Cancellation is checked between warm-up calls."""
+    if device.type == "cuda" and opts.cuda_graph:
+        return graphed(fn, device, opts.warmup)
+    for i in range(opts.warmup):
+        progress.check()
+        fn()
+        if i and time.monotonic() > warmup_until:
+            break
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return fn
+
+
+def _leaf_inputs(model: nn.Module, x: torch.Tensor, leaves: list[tuple[str, nn.Module]]) -> dict[str, torch.Tensor]:
+    """The input each leaf receives in one real forward (hooks on for this forward only, never while timing)."""
+    inputs: dict[str, torch.Tensor] = {}
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args, n=n: inputs.__setitem__(n, args[0].clone()))
+        for n, m in leaves
+    ]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return inputs

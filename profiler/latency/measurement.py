@@ -1,0 +1,57 @@
+"""A measurement of a counted model, checked and ready to send to a device's worker."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..limits import Limits
+from ..model.build import plan_model
+from ..spec import ModelSpec
+from .devices import resolve_device
+from .measure import LatencyResult, measure_latency
+from .options import DTYPE_BYTES, LatencyOptions
+from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..report import Report
+
+__all__ = ["Measurement", "latency_measurement"]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One latency measurement, ready to run: plain data (it can be sent to a timing process) and a call."""
+
+    spec: ModelSpec
+    input_shape: tuple[int, ...]
+    options: LatencyOptions
+    limits: Limits
+
+    @property
+    def device(self) -> str:
+        return self.options.device
+
+    def __call__(self, progress: Progress) -> LatencyResult:
+        return measure_latency(plan_model(self.spec, self.limits).build(), self.input_shape, self.options, progress)
+
+
+def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
+    """A measurement of ``report``'s model as ``options`` say, to run on a device worker.
+
+    Checked here, before anything is allocated: the device exists (its name made canonical: ``cuda`` ->
+    ``cuda:0``), and the forward's memory (every activation kept for per-layer inputs, plus parameters) is
+    within ``max_timing_bytes``. CUDA graphs apply to CUDA devices only.
+    """
+    limits = limits or Limits()
+    device = resolve_device(options.device)
+    limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
+    limits.check("max_budget_s", options.budget_s, ("latency", "budget_s"), "budget_s")
+    counts = report.counts
+    scale = options.batch_size / counts.input_shape[0]
+    totals = counts.totals
+    needed = DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
+    limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
+    options = dataclasses.replace(options, device=str(device), cuda_graph=options.cuda_graph and device.type == "cuda")
+    return Measurement(report.spec, (options.batch_size, *counts.input_shape[1:]), options, limits)

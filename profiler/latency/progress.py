@@ -1,0 +1,26 @@
+"""What a running measurement has done, and how to stop it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..errors import MeasurementCancelled
+
+__all__ = ["Progress"]
+
+
+@dataclass
+class Progress:
+    """Read by other threads (job polling). A measurement in another process gets an object with the same
+    attributes, kept in shared memory (``profiler.latency.process``)."""
+
+    total_steps: int = 1
+    done_steps: int = 0
+    started: float = field(default_factory=time.monotonic)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise MeasurementCancelled("the measurement was cancelled")

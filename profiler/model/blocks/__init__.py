@@ -1,0 +1,21 @@
+"""The block types, one file each, registered here once: the spec's row union, the planner and the
+module all come from this table. Adding a block is one new file and one line below."""
+
+from __future__ import annotations
+
+from . import basic, bottleneck, conv, depthwise_separable, inverted_residual, maxpool
+from .base import BlockContext, BlockPlan, BlockType
+
+BLOCKS: dict[str, BlockType] = {
+    b.name: b
+    for b in (
+        conv.BLOCK,
+        depthwise_separable.BLOCK,
+        inverted_residual.BLOCK,
+        basic.BLOCK,
+        bottleneck.BLOCK,
+        maxpool.BLOCK,
+    )
+}
+
+__all__ = ["BLOCKS", "BlockContext", "BlockPlan", "BlockType"]

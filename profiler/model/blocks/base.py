@@ -1,0 +1,72 @@
+"""What every block file provides, and the small parts blocks are made of.
+
+A block type is one file: its row (a pydantic dataclass whose ``block`` field names it), and its plan
+(row + context -> a ``Graph`` of named nodes and the output width). The graph is the only description of
+the block's data flow: the counter reads it and ``GraphModule`` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ...errors import Loc
+from ..graph import INPUT, Graph, Node
+from ..layers import BatchNorm, Conv, act_or_none
+
+__all__ = ["BlockContext", "BlockPlan", "BlockType", "act_node", "conv_bn_act", "downsample", "same_padding"]
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    """Where one repetition of a row sits in the model."""
+
+    in_chs: int
+    c: int  # the row's ``c`` after width scaling (``in_chs`` for rows without ``c``)
+    stride: int  # the row's ``s`` on its first repetition, 1 after
+    width_multiplier: float
+    loc: Loc  # the row in the spec, for error messages: ("stages", i)
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    graph: Graph
+    out_chs: int
+
+
+@dataclass(frozen=True)
+class BlockType:
+    row: type  # the row's pydantic dataclass; its ``block`` default is the kind's name
+    plan: Callable[[Any, BlockContext], BlockPlan]
+
+    @property
+    def name(self) -> str:
+        return next(f.default for f in fields(self.row) if f.name == "block")
+
+
+def same_padding(k: int, dilation: int) -> int:
+    return dilation * (k - 1) // 2
+
+
+def act_node(name: str, kind: str) -> Node | None:
+    act = act_or_none(kind)
+    return None if act is None else Node(name, act)
+
+
+def conv_bn_act(conv: Conv, act: str, *, bn: bool = True, suffix: str = "") -> list[Node]:
+    """Conv, then BN, then the activation, named ``conv``/``bn``/``act`` + ``suffix`` (bn and act optional)."""
+    nodes = [Node(f"conv{suffix}", conv)]
+    if bn:
+        nodes.append(Node(f"bn{suffix}", BatchNorm(conv.out_chs)))
+    if (a := act_node(f"act{suffix}", act)) is not None:
+        nodes.append(a)
+    return nodes
+
+
+def downsample(in_chs: int, out_chs: int, stride: int) -> Node | None:
+    """ResNet's shortcut projection (1x1 conv + BN on the block's input) when the shape changes, else None."""
+    if stride == 1 and in_chs == out_chs:
+        return None
+    graph = Graph((Node("conv", Conv(in_chs, out_chs, 1, stride)), Node("bn", BatchNorm(out_chs))))
+    return Node("downsample", graph, (INPUT,))

@@ -1,0 +1,104 @@
+"""Spec -> plan -> ``nn.Module``. The loop reads like the papers: for each row, scale ``c`` once, repeat
+``n`` times, stride only on the first repetition. Planning allocates no tensors; building does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import Loc
+from ..limits import Limits
+from ..spec import ClassifierSpec, ModelSpec, scale_channels
+from .blocks import BLOCKS, BlockContext
+from .graph import Graph, GraphModule, Node, sequence
+from .layers import Dropout, Flatten, GlobalAvgPool, Linear, act_or_none
+
+__all__ = ["Block", "ModelPlan", "build_model", "plan_model"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One repetition of a row: ``features.{i}`` in the model."""
+
+    graph: Graph
+    in_chs: int
+    out_chs: int
+    loc: Loc  # the spec row it came from, for error messages
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    spec: ModelSpec
+    blocks: tuple[Block, ...]  # features.0, features.1, ...
+    head: tuple[Node, ...]  # global_pool, flatten, classifier (empty when classifier is null)
+
+    @property
+    def graph(self) -> Graph:
+        """The whole model: ``features`` (one node per block), then the head."""
+        features = Graph(tuple(Node(str(i), b.graph) for i, b in enumerate(self.blocks)))
+        return Graph((Node("features", features), *self.head))
+
+    def build(self) -> GraphModule:
+        return self.graph.module()
+
+
+def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
+    """Plan every layer of ``spec`` and check the structural limits, before anything is allocated."""
+    limits = limits or Limits()
+    h, w = spec.hw
+    limits.check("max_resolution", max(h, w), ("resolution",))
+    limits.check("max_channels", spec.in_channels, ("in_channels",), "in_channels")
+    limits.check("max_channels", spec.num_classes, ("num_classes",), "num_classes")
+    total_blocks = sum(row.n for row in spec.stages)
+    limits.check("max_blocks", total_blocks, ("stages",), "number of blocks (sum of n over the rows)")
+
+    blocks: list[Block] = []
+    in_chs = spec.in_channels
+    for i, row in enumerate(spec.stages):
+        loc = ("stages", i)
+        c = scale_channels(row.c, spec.width_multiplier, row.width) if hasattr(row, "c") else in_chs
+        limits.check("max_channels", c, (*loc, "c"))
+        block_type = BLOCKS[row.block]
+        for rep in range(row.n):
+            ctx = BlockContext(in_chs, c, row.s if rep == 0 else 1, spec.width_multiplier, loc)
+            plan = block_type.plan(row, ctx)
+            _check_widths(plan.graph, limits, loc)
+            blocks.append(Block(plan.graph, in_chs, plan.out_chs, loc))
+            in_chs = plan.out_chs
+    return ModelPlan(spec, tuple(blocks), _plan_head(spec.classifier, in_chs, spec, limits))
+
+
+def _check_widths(graph: Graph, limits: Limits, loc: Loc) -> None:
+    """Every layer's width within ``max_channels`` (a block may widen inside: an expansion, a bottleneck)."""
+    for node in graph.nodes:
+        if isinstance(node.op, Graph):
+            _check_widths(node.op, limits, loc)
+        for chs in (getattr(node.op, "out_chs", 0), getattr(node.op, "in_chs", 0)):
+            limits.check("max_channels", chs, loc)
+
+
+def _plan_head(cls: ClassifierSpec | None, in_chs: int, spec: ModelSpec, limits: Limits) -> tuple[Node, ...]:
+    if cls is None:
+        return ()
+    features = in_chs
+    hidden = None
+    if cls.hidden is not None:
+        hidden_chs = scale_channels(cls.hidden, spec.width_multiplier, cls.hidden_width)
+        limits.check("max_channels", hidden_chs, ("classifier", "hidden"))
+        act = act_or_none(cls.act)
+        hidden = [Node("fc1", Linear(features, hidden_chs)), *([Node("act", act)] if act else [])]
+        features = hidden_chs
+    classifier = sequence(
+        hidden,
+        Node("dropout", Dropout(cls.dropout)) if cls.dropout > 0 else None,
+        Node("fc", Linear(features, spec.num_classes)),
+    )
+    return (Node("global_pool", GlobalAvgPool()), Node("flatten", Flatten()), Node("classifier", Graph(classifier)))
+
+
+def build_model(spec: ModelSpec, limits: Limits | None = None, device: str | torch.device = "cpu") -> GraphModule:
+    """Build the model, in eval mode, on ``device``."""
+    with torch.device(device):
+        return plan_model(spec, limits).build().eval()

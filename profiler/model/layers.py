@@ -1,0 +1,145 @@
+"""Leaf layers as plain descriptions. A block's graph is made of these; the same description builds the
+``nn.Module`` (``module()``) and is counted from shapes (``profiler.count.shapes``), so the two cannot
+disagree about what a layer is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+__all__ = [
+    "ACTIVATIONS",
+    "Act",
+    "ActivationKind",
+    "BatchNorm",
+    "Conv",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool",
+    "Layer",
+    "Linear",
+    "MaxPool",
+    "act_or_none",
+]
+
+
+@dataclass(frozen=True)
+class ActivationKind:
+    """One activation a spec may name: the module it builds, and the aten op it traces to when fvcore does
+    not count that op (listed in ``unsupported_ops``; ``None`` when fvcore ignores it on purpose)."""
+
+    module_cls: type[nn.Module]
+    unsupported_op: str | None
+
+
+# The one table of activations: the spec's accepted names, the modules, the report's types and fvcore's ops
+# all come from it. ReLU traces to aten::relu, which fvcore ignores on purpose (as it ignores dropout).
+ACTIVATIONS: dict[str, ActivationKind] = {
+    "relu": ActivationKind(nn.ReLU, None),
+    "relu6": ActivationKind(nn.ReLU6, "aten::hardtanh"),
+    "hardswish": ActivationKind(nn.Hardswish, "aten::hardswish"),
+    "hardsigmoid": ActivationKind(nn.Hardsigmoid, "aten::hardsigmoid"),
+    "silu": ActivationKind(nn.SiLU, "aten::silu"),
+}
+
+
+@dataclass(frozen=True)
+class Conv:
+    in_chs: int
+    out_chs: int
+    k: int
+    s: int = 1
+    groups: int = 1
+    dilation: int = 1
+    padding: int = 0
+    bias: bool = False
+
+    module_type: ClassVar[str] = "Conv2d"
+
+    def module(self) -> nn.Module:
+        return nn.Conv2d(
+            self.in_chs, self.out_chs, self.k, self.s, self.padding, self.dilation, self.groups, bias=self.bias
+        )
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    chs: int
+
+    module_type: ClassVar[str] = "BatchNorm2d"
+
+    def module(self) -> nn.Module:
+        return nn.BatchNorm2d(self.chs)
+
+
+@dataclass(frozen=True)
+class Act:
+    kind: str  # a key of ACTIVATIONS
+
+    @property
+    def module_type(self) -> str:  # type: ignore[override]
+        return ACTIVATIONS[self.kind].module_cls.__name__
+
+    def module(self) -> nn.Module:
+        return ACTIVATIONS[self.kind].module_cls()
+
+
+@dataclass(frozen=True)
+class MaxPool:
+    k: int
+    s: int
+    padding: int
+
+    module_type: ClassVar[str] = "MaxPool2d"
+
+    def module(self) -> nn.Module:
+        return nn.MaxPool2d(self.k, self.s, self.padding)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    module_type: ClassVar[str] = "AdaptiveAvgPool2d"
+
+    def module(self) -> nn.Module:
+        return nn.AdaptiveAvgPool2d(1)
+
+
+@dataclass(frozen=True)
+class Flatten:
+    module_type: ClassVar[str] = "Flatten"
+
+    def module(self) -> nn.Module:
+        return nn.Flatten(1)
+
+
+@dataclass(frozen=True)
+class Dropout:
+    p: float
+
+    module_type: ClassVar[str] = "Dropout"
+
+    def module(self) -> nn.Module:
+        return nn.Dropout(self.p)
+
+
+@dataclass(frozen=True)
+class Linear:
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+    module_type: ClassVar[str] = "Linear"
+
+    def module(self) -> nn.Module:
+        return nn.Linear(self.in_features, self.out_features, bias=self.bias)
+
+
+Layer = Conv | BatchNorm | Act | MaxPool | GlobalAvgPool | Flatten | Dropout | Linear
+
+
+def act_or_none(kind: str) -> Act | None:
+    """``"none"`` means no activation layer at all (no module, no row in the report)."""
+    return None if kind == "none" else Act(kind)
