@@ -65,8 +65,12 @@ def main() -> int:
             for src in sources:
                 path = ROOT / src
                 if path.is_dir():
-                    shutil.copytree(path, target / path.name if dest.endswith("/") else target, dirs_exist_ok=True,
-                                    ignore=shutil.ignore_patterns("__pycache__", "node_modules"))  # fmt: skip
+                    shutil.copytree(
+                        path,
+                        target / path.name if dest.endswith("/") else target,
+                        dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "node_modules"),
+                    )
                 else:
                     shutil.copy2(path, target / path.name if dest.endswith("/") else target)
         elif keyword == "RUN":
@@ -80,8 +84,13 @@ def main() -> int:
             healthcheck = json.loads(rest.split(" CMD ", 1)[1])
     assert cmd and healthcheck and user, "the Dockerfile needs CMD, HEALTHCHECK and USER"
     uid, _, gid = user.partition(":")
-    as_user = {"user": int(uid), "group": int(gid or uid), "extra_groups": [],
-               "env": {**env, "HOME": pwd.getpwuid(int(uid)).pw_dir}, "cwd": workdir}  # fmt: skip
+    as_user = {
+        "user": int(uid),
+        "group": int(gid or uid),
+        "extra_groups": [],
+        "env": {**env, "HOME": pwd.getpwuid(int(uid)).pw_dir},
+        "cwd": workdir,
+    }
     server = subprocess.Popen(cmd, **as_user)
     try:
         deadline = time.monotonic() + 90
@@ -95,8 +104,11 @@ def main() -> int:
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
         assert "/static/vendor/chart.umd.min.js" in page
         urllib.request.urlopen(f"http://127.0.0.1:{port}/static/vendor/chart.umd.min.js", timeout=10).read()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/profile", data=b'{"preset": "mobilenet_v2"}',
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/profile",
+            data=b'{"preset": "mobilenet_v2"}',
+            headers={"Content-Type": "application/json"},
+        )
         body = json.load(urllib.request.urlopen(request, timeout=60))
         stored = Path(env["PROFILER_STORE_PATH"])
         assert stored.stat().st_uid == int(uid), "the store must belong to the container's user"

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from anyio import CapacityLimiter
 from fastapi import HTTPException
 
-from profiler import LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
+from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
 
 from .settings import Settings
 from .store import compare_summary, encode, profile_summary
@@ -32,25 +32,25 @@ Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summa
 T = TypeVar("T")
 
 
-def count_encoded(spec: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
+def count_encoded(spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:
     """The report encoded where it is counted (from a counting process, one bytes object crosses back faster
     than a nested dict)."""
-    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()  # type: ignore[arg-type]
+    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()
     return encode(body), profile_summary(body)
 
 
 def count_for_latency(
-    spec: ModelSpec, batch_size: int, counter: str, limits: Limits, options: list[LatencyOptions]
+    spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits, options: list[LatencyOptions]
 ) -> tuple[bytes, dict[str, Any], list[Measurement]]:
     """``count_encoded``, and the checked measurement of each device (refused here, before any is queued,
     when a device is missing or a limit passed)."""
-    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)  # type: ignore[arg-type]
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
     measurements = [latency_measurement(report, opts, limits) for opts in options]
     body = report.to_dict()
     return encode(body), profile_summary(body), measurements
 
 
-def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: str, limits: Limits) -> Encoded:
+def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:
     body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits)
     return encode(body), compare_summary(body)
 
@@ -78,8 +78,12 @@ class CountingProcesses:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_prepare, initargs=(os.getpid(),))  # fmt: skip
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_prepare,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
     def start(self) -> None:
@@ -98,8 +102,9 @@ class CountingProcesses:
                 if self._pool is executor:
                     self._pool = None  # the next request starts a new pool
             executor.shutdown(wait=False, cancel_futures=True)
-            raise HTTPException(503, "a counting process died and is being replaced; retry",
-                                headers={"Retry-After": "2"}) from None  # fmt: skip
+            raise HTTPException(
+                503, "a counting process died and is being replaced; retry", headers={"Retry-After": "2"}
+            ) from None
 
     def shutdown(self) -> None:
         with self._lock:
@@ -130,8 +135,9 @@ def _prepare(parent: int) -> None:
 def fvcore_slot(slots: threading.Semaphore, wait_s: float) -> Iterator[None]:
     """One of the few fvcore traces allowed at once (each runs a real forward); 503 after ``wait_s``."""
     if not slots.acquire(timeout=wait_s):
-        raise HTTPException(503, "the fvcore counter is busy; retry later or use counter=shapes",
-                            headers={"Retry-After": "5"})  # fmt: skip
+        raise HTTPException(
+            503, "the fvcore counter is busy; retry later or use counter=shapes", headers={"Retry-After": "5"}
+        )
     try:
         yield
     finally:

@@ -52,8 +52,7 @@ class ProfileJob:
             if self.store is not None and all(j.state != "cancelled" for j in self.jobs):
                 latency = self.latency()
                 summary = {**self.summary, "latency_ms": latency_summary(latency)}
-                self.saved = self.store.add_encoded("profile", self._body(latency), summary=summary,
-                                                    result_id=self.id)  # fmt: skip
+                self.saved = self.store.add_encoded("profile", self._body(latency), summary=summary, result_id=self.id)
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             log.exception("storing job %s failed", self.id)
             self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"

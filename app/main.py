@@ -42,8 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Architecture profiler",
-        summary="Per-layer MACs, FLOPs, parameters, activations and measured latency of mobile CNNs "
-        "from a JSON spec.",
+        summary="Per-layer MACs, FLOPs, parameters, activations and measured latency of mobile CNNs from a JSON spec.",
         version="0.1.0",
         lifespan=lifespan,
         responses={
@@ -68,8 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)
     if settings.cors_origins:  # outermost, so browsers get CORS headers on 401 and 413 too
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"])  # fmt: skip
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     app.include_router(profile.router)
     app.include_router(compare.router)
     app.include_router(profiles.router)

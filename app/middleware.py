@@ -51,10 +51,19 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body over {self.max_bytes:,} bytes; the server's operator can "
-                                     f"raise it with {ENV_PREFIX}MAX_BODY_BYTES"}).encode()  # fmt: skip
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        body = json.dumps(
+            {
+                "detail": f"request body over {self.max_bytes:,} bytes; the server's operator can "
+                f"raise it with {ENV_PREFIX}MAX_BODY_BYTES"
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -71,8 +80,12 @@ class RequireToken:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if (scope["type"] != "http" or path in self.OPEN_PATHS or path.startswith(self.OPEN_PREFIXES)
-                or scope["method"] == "OPTIONS"):  # fmt: skip
+        if (
+            scope["type"] != "http"
+            or path in self.OPEN_PATHS
+            or path.startswith(self.OPEN_PREFIXES)
+            or scope["method"] == "OPTIONS"
+        ):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -80,6 +93,11 @@ class RequireToken:
             await self.app(scope, receive, send)
             return
         body = json.dumps({"detail": "missing or wrong API token: send 'Authorization: Bearer <token>'"}).encode()
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

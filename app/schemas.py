@@ -20,8 +20,9 @@ class LatencyRequest(MeasureOptions):
     """Measure latency too: the core's measurement options (their defaults and bounds), plus where and how to
     answer. Each device gets its own measurement, one at a time per device."""
 
-    devices: list[str] = Field(default_factory=lambda: ["cpu"], min_length=1, max_length=8,
-                               description="cpu, cuda or cuda:N")  # fmt: skip
+    devices: list[str] = Field(
+        default_factory=lambda: ["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N"
+    )
     batch_size: StrictInt | None = Field(default=None, ge=1, description="default: the request's batch_size")
     job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
 

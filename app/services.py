@@ -75,28 +75,34 @@ class ProfileService:
         found = self.store.find_request(digest)
         if found is not None:
             return stored_response(found, cached=True)
-        body, summary = self._count_in_place(request.counter, count_encoded, request.spec(), request.batch_size,
-                                             request.counter, self.settings.limits)  # fmt: skip
+        body, summary = self._count_in_place(
+            request.counter, count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits
+        )
         return stored_response(self.store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
 
     def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
         """Count (where counts run), check every device's measurement, then queue them all or none."""
         options = [latency.options(device, request.batch_size) for device in dict.fromkeys(latency.devices)]
         body, summary, measurements = self._count_in_place(
-            request.counter, count_for_latency, request.spec(), request.batch_size, request.counter,
-            self.settings.limits, options,
-        )  # fmt: skip
+            request.counter,
+            count_for_latency,
+            request.spec(),
+            request.batch_size,
+            request.counter,
+            self.settings.limits,
+            options,
+        )
         submitted: list[Job] = []
         try:
-            for measurement in dict((m.device, m) for m in measurements).values():  # cuda and cuda:0 are one
+            for measurement in {m.device: m for m in measurements}.values():  # cuda and cuda:0 are one
                 submitted.append(self.workers.submit(measurement.device, measurement, expected_s=latency.budget_s))
         except DeviceBusyError:
             for job in submitted:
                 job.cancel()
             raise
-        job = ProfileJob(body, summary, submitted, store=self.store)
-        job.start()
-        return job
+        profile_job = ProfileJob(body, summary, submitted, store=self.store)
+        profile_job.start()
+        return profile_job
 
     async def _wait(self, job: ProfileJob, is_disconnected: Callable[[], Awaitable[bool]]) -> None:
         """Wait for every device; a client that goes away, or a wait past the sync wait, cancels them all."""
@@ -109,8 +115,11 @@ class ProfileService:
                     raise HTTPException(499, "the client went away; the measurement was cancelled")
                 if time.monotonic() > deadline:
                     job.cancel()
-                    raise HTTPException(504, f"latency measurement took longer than {timeout_s:.0f} s and was "
-                                        "cancelled; send latency.job = true to run it as a job")  # fmt: skip
+                    raise HTTPException(
+                        504,
+                        f"latency measurement took longer than {timeout_s:.0f} s and was "
+                        "cancelled; send latency.job = true to run it as a job",
+                    )
                 await asyncio.sleep(_POLL_S)
         except asyncio.CancelledError:
             job.cancel()
@@ -126,8 +135,15 @@ class ProfileService:
         found = self.store.find_request(digest)
         if found is not None:
             return stored_response(found, cached=True)
-        body, summary = self._count_in_place(request.counter, compare_encoded, request.a, request.b,
-                                             request.batch_size, request.counter, self.settings.limits)  # fmt: skip
+        body, summary = self._count_in_place(
+            request.counter,
+            compare_encoded,
+            request.a,
+            request.b,
+            request.batch_size,
+            request.counter,
+            self.settings.limits,
+        )
         return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
 
     # ---- jobs ------------------------------------------------------------------------------------------

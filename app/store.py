@@ -103,17 +103,27 @@ class ResultStore:
             self._generation += 1
 
     def add(
-        self, kind: Kind, body: dict[str, Any], *, summary: dict[str, Any], request: str | None = None,
+        self,
+        kind: Kind,
+        body: dict[str, Any],
+        *,
+        summary: dict[str, Any],
+        request: str | None = None,
         result_id: str | None = None,
-    ) -> Stored:  # fmt: skip
+    ) -> Stored:
         """Write one result; returns once it is on disk. ``body`` gains ``id`` and ``created`` first;
         ``summary`` (with its ``name``) is what the list shows."""
         return self.add_encoded(kind, encode(body), summary=summary, request=request, result_id=result_id)
 
     def add_encoded(
-        self, kind: Kind, body: bytes, *, summary: dict[str, Any], request: str | None = None,
+        self,
+        kind: Kind,
+        body: bytes,
+        *,
+        summary: dict[str, Any],
+        request: str | None = None,
         result_id: str | None = None,
-    ) -> Stored:  # fmt: skip
+    ) -> Stored:
         """``add`` for a body already encoded as a JSON object (by a counting process)."""
         created = time.time()
         rid = result_id or uuid.uuid4().hex
@@ -130,9 +140,9 @@ class ResultStore:
         return stored
 
     def get(self, result_id: str) -> Stored | None:
-        row = self._reader().execute(
-            "SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)
-        ).fetchone()
+        row = (
+            self._reader().execute("SELECT id, kind, created, body FROM results WHERE id = ?", (result_id,)).fetchone()
+        )
         return Stored(*row) if row else None
 
     def recall(self, request: str) -> Stored | None:
@@ -148,9 +158,13 @@ class ResultStore:
         stored = self.recall(request)
         if stored is not None:
             return stored
-        row = self._reader().execute(
-            "SELECT id, kind, created, body FROM results WHERE request = ? ORDER BY seq DESC LIMIT 1", (request,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT id, kind, created, body FROM results WHERE request = ? ORDER BY seq DESC LIMIT 1", (request,)
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         stored = Stored(*row)
@@ -193,7 +207,7 @@ class ResultStore:
         return total, items
 
 
-def encode(data: dict[str, Any]) -> bytes:
+def encode(data: Any) -> bytes:
     try:
         return orjson.dumps(data)  # 7x faster than json.dumps on a report
     except orjson.JSONEncodeError:  # an integer past 64 bits (limits raised that far): json writes any int

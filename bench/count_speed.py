@@ -80,8 +80,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     torch.set_num_threads(torch.get_num_threads())
-    print(f"# count speed; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}")  # fmt: skip
+    print(
+        f"# count speed; {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}"
+    )
     header = f"{'model':<14}{'res':>6}{'ours core ms':>14}{'ours HTTP ms':>14}{'fvcore ms':>12}{'ptflops ms':>12}"
     print(header + f"{'x fvcore':>10}{'x ptflops':>11}")
     with server() as client:
@@ -102,8 +104,10 @@ def _case(client: httpx.Client, name: str, res: int, repeats: int) -> None:
     with torch.no_grad():
         fv = median_seconds(lambda: fvcore_count(model, x), repeats)
         pt = median_seconds(lambda: ptflops_count(model, (3, res, res)), repeats)
-    print(f"{name:<14}{res:>6}{ours * 1e3:>14.2f}{http * 1e3:>14.2f}{fv * 1e3:>12.1f}{pt * 1e3:>12.1f}"
-          f"{fv / ours:>10.0f}{pt / ours:>11.0f}")  # fmt: skip
+    print(
+        f"{name:<14}{res:>6}{ours * 1e3:>14.2f}{http * 1e3:>14.2f}{fv * 1e3:>12.1f}{pt * 1e3:>12.1f}"
+        f"{fv / ours:>10.0f}{pt / ours:>11.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,10 @@ def main() -> None:
     threads = torch.get_num_threads()
     for d in describe_devices():
         print("#", ", ".join(f"{k}={v}" for k, v in d.items()))
-    print(f"{'model':<20}{'dev':>6}{'batch':>6}{'mode':>7}{'ours ms':>10}{'CI95 ms':>21}{'CV':>7}{'n':>6}"
-          f"{'Timer ms':>10}{'ours/Timer':>11}{'ours again':>11}  target")  # fmt: skip
+    print(
+        f"{'model':<20}{'dev':>6}{'batch':>6}{'mode':>7}{'ours ms':>10}{'CI95 ms':>21}{'CV':>7}{'n':>6}"
+        f"{'Timer ms':>10}{'ours/Timer':>11}{'ours again':>11}  target"
+    )
     for device in args.devices:
         modes = ["eager", "graph"] if device.startswith("cuda") else ["eager"]
         dtype = torch.float32
@@ -69,8 +71,14 @@ def _row(name: str, device: str, batch: int, mode: str, dtype: torch.dtype, thre
     model = build_model(parse_spec({"preset": name}))
     shape = (batch, 3, 224, 224)
     graph = mode == "graph"
-    opts = LatencyOptions(device=device, batch_size=batch, cuda_graph=graph, budget_s=args.budget,
-                          threads=threads if device == "cpu" else None, per_layer=args.per_layer and graph)  # fmt: skip
+    opts = LatencyOptions(
+        device=device,
+        batch_size=batch,
+        cuda_graph=graph,
+        budget_s=args.budget,
+        threads=threads if device == "cpu" else None,
+        per_layer=args.per_layer and graph,
+    )
     ours = measure_latency(model, shape, opts)
     ref_model = model  # the same instance (weights, placement), now on the device, eval mode
     if device.startswith("cuda"):
@@ -88,13 +96,17 @@ def _row(name: str, device: str, batch: int, mode: str, dtype: torch.dtype, thre
         ok = abs(ratio - 1) <= 0.10 and e.ci95[0] <= ref <= e.ci95[1]
         target = f"|diff|<=10% & CI has Timer: {'met' if ok else 'MISSED'}"
     ci = f"[{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]"
-    print(f"{name:<20}{device:>6}{batch:>6}{mode:>7}{e.median:>10.3f}{ci:>21}{e.cv:>7.1%}{e.repeats:>6}"
-          f"{ref:>10.3f}{ratio:>11.3f}{again:>11.3f}  {target}")  # fmt: skip
+    print(
+        f"{name:<20}{device:>6}{batch:>6}{mode:>7}{e.median:>10.3f}{ci:>21}{e.cv:>7.1%}{e.repeats:>6}"
+        f"{ref:>10.3f}{ratio:>11.3f}{again:>11.3f}  {target}"
+    )
     if ours.layers:
         total = sum(layer.stats.median for layer in ours.layers)
         share = total / e.median
-        print(f"{'':<20} per-layer sum {total:.3f} ms = {share:.2f} x end-to-end "
-              f"({'met' if abs(share - 1) <= 0.10 else 'MISSED'} within 10%)")  # fmt: skip
+        print(
+            f"{'':<20} per-layer sum {total:.3f} ms = {share:.2f} x end-to-end "
+            f"({'met' if abs(share - 1) <= 0.10 else 'MISSED'} within 10%)"
+        )
 
 
 if __name__ == "__main__":

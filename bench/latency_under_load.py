@@ -20,8 +20,11 @@ import httpx
 from bench.count_speed import server
 from bench.load import WRK_DIR
 
-REQUEST = {"preset": "mobilenet_v3_small", "resolution": 160,
-           "latency": {"devices": ["cpu"], "budget_s": 6, "threads": 1}}  # fmt: skip
+REQUEST = {
+    "preset": "mobilenet_v3_small",
+    "resolution": 160,
+    "latency": {"devices": ["cpu"], "budget_s": 6, "threads": 1},
+}
 
 
 def measure(client: httpx.Client, name: str) -> dict:
@@ -32,8 +35,10 @@ def measure(client: httpx.Client, name: str) -> dict:
 
 def line(label: str, e: dict, quiet: float) -> str:
     lo, hi = e["ci95_ms"]
-    return (f"  {label:<26}{e['median_ms']:>9.3f} ms  CI [{lo:.3f}, {hi:.3f}]  CV {e['cv']:>5.1%}  "
-            f"n {e['repeats']:>4}  {e['stop']:<9} x{e['median_ms'] / quiet:.2f} of quiet")  # fmt: skip
+    return (
+        f"  {label:<26}{e['median_ms']:>9.3f} ms  CI [{lo:.3f}, {hi:.3f}]  CV {e['cv']:>5.1%}  "
+        f"n {e['repeats']:>4}  {e['stop']:<9} x{e['median_ms'] / quiet:.2f} of quiet"
+    )
 
 
 def main() -> None:
@@ -43,9 +48,11 @@ def main() -> None:
         with server() as client:
             measure(client, "warm-up")  # starts the timing process, first-call costs
             quiet = measure(client, "quiet")
-            load = threading.Thread(target=subprocess.run, args=(
-                ["wrk", "-t1", "-c32", "-d10s", "-s", str(WRK_DIR / "fresh.lua"), f"{client.base_url}/profile"],),
-                kwargs={"capture_output": True})  # fmt: skip
+            load = threading.Thread(
+                target=subprocess.run,
+                args=(["wrk", "-t1", "-c32", "-d10s", "-s", str(WRK_DIR / "fresh.lua"), f"{client.base_url}/profile"],),
+                kwargs={"capture_output": True},
+            )
             load.start()
             time.sleep(1)
             busy = measure(client, "under load")

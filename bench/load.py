@@ -42,10 +42,21 @@ TIMING = {
 
 def wrk(base: str, script: str, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(WRK_DIR / script),
-         f"{base}/profile"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK_DIR / script),
+            f"{base}/profile",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
     fields = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
     fields["rps"] = fields["requests"] / fields["seconds"]
@@ -84,14 +95,18 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
-    print(f"# {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores; "
-          f"wrk -t1 -c{args.connections} -d{args.seconds}s; count-only POST /profile of MobileNetV2")  # fmt: skip
+    print(
+        f"# {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores; "
+        f"wrk -t1 -c{args.connections} -d{args.seconds}s; count-only POST /profile of MobileNetV2"
+    )
     print(f"{'case':<44}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     with server() as client:
         base = str(client.base_url)
         wrk(base, "identical.lua", 2, args.connections)  # warm-up: first-call imports, the first count
-        for label, script in (("identical spec (answered from the store)", "identical.lua"),
-                              ("fresh specs (counted and stored)", "fresh.lua")):  # fmt: skip
+        for label, script in (
+            ("identical spec (answered from the store)", "identical.lua"),
+            ("fresh specs (counted and stored)", "fresh.lua"),
+        ):
             r = wrk(base, script, args.seconds, args.connections)
             print(f"{label:<44}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}")
 
@@ -105,9 +120,11 @@ def main() -> None:
         label = "fresh specs while cpu latency is measured"
         print(f"{label:<44}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}")
         median = f"{statistics.median(seconds):.1f} s" if seconds else "n/a"
-        print(f"  latency requests from {args.timing_clients} clients meanwhile: "
-              f"{dict(sorted(statuses.items()))} (status: count); median answer of the 200s {median}; "
-              f"503s carried Retry-After and were retried after it")  # fmt: skip
+        print(
+            f"  latency requests from {args.timing_clients} clients meanwhile: "
+            f"{dict(sorted(statuses.items()))} (status: count); median answer of the 200s {median}; "
+            f"503s carried Retry-After and were retried after it"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Command line, for one-off use without a server: the same core, the same numbers as the API.
 
-    python -m profiler --preset mobilenet_v2 --set width_multiplier=0.75 --set resolution=160
-    python -m profiler spec.json --format csv --output layers.csv
-    python -m profiler --preset resnet50 --latency cpu --per-layer --budget 20
+python -m profiler --preset mobilenet_v2 --set width_multiplier=0.75 --set resolution=160
+python -m profiler spec.json --format csv --output layers.csv
+python -m profiler --preset resnet50 --latency cpu --per-layer --budget 20
 """
 
 from __future__ import annotations
@@ -25,12 +25,18 @@ _COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "pa
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m profiler", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m profiler", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("spec", nargs="?", help="a JSON spec file ('-' for standard input)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a paper table")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                   help="override a top-level field, e.g. --set resolution=[160,128]")  # fmt: skip
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=JSON",
+        help="override a top-level field, e.g. --set resolution=[160,128]",
+    )
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--counter", choices=COUNTERS, default=COUNTERS[0])
     p.add_argument("--latency", action="append", default=[], metavar="DEVICE", help="measure on cpu, cuda, cuda:N")
@@ -44,7 +50,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _spec(args: argparse.Namespace) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if args.spec:
-        with (sys.stdin if args.spec == "-" else open(args.spec)) as f:
+        with sys.stdin if args.spec == "-" else open(args.spec) as f:
             data = json.load(f)
     if args.preset:
         data["preset"] = args.preset
@@ -80,7 +86,8 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
     widths = (34, 18, 20, 16, 16, 16, 12, 12)
 
     def line(cells: list[str]) -> str:  # text columns left-aligned, figures right-aligned
-        return "".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in enumerate(zip(cells, widths))) + "\n"
+        cells_widths = enumerate(zip(cells, widths, strict=True))
+        return "".join(f"{c:<{w}}" if i < 3 else f"{c:>{w}}" for i, (c, w) in cells_widths) + "\n"
 
     out.write(line(list(_COLUMNS)))
     for row in body["layers"]:
@@ -92,12 +99,16 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
         out.write(f"ops fvcore does not count: {body['unsupported_ops']}\n")
     for lat in body.get("latency", []):
         e = lat["end_to_end"]
-        out.write(f"latency on {lat['device']} ({lat['device_name']}): median {e['median_ms']:.3f} ms, "
-                  f"95% CI [{e['ci95_ms'][0]:.3f}, {e['ci95_ms'][1]:.3f}], CV {e['cv']:.1%}, {e['repeats']} repeats "
-                  f"({e['stop']})\n")  # fmt: skip
+        out.write(
+            f"latency on {lat['device']} ({lat['device_name']}): median {e['median_ms']:.3f} ms, "
+            f"95% CI [{e['ci95_ms'][0]:.3f}, {e['ci95_ms'][1]:.3f}], CV {e['cv']:.1%}, {e['repeats']} repeats "
+            f"({e['stop']})\n"
+        )
         if "per_layer" in lat:
-            out.write(f"  per-layer sum {lat['per_layer']['sum_of_medians_ms']:.3f} ms "
-                      f"= {lat['per_layer']['sum_over_end_to_end']:.2f} x end-to-end\n")  # fmt: skip
+            out.write(
+                f"  per-layer sum {lat['per_layer']['sum_of_medians_ms']:.3f} ms "
+                f"= {lat['per_layer']['sum_over_end_to_end']:.2f} x end-to-end\n"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
-        {"table": _write_table, "json": lambda b, o: json.dump(b, o, indent=1), "csv": write_layers_csv}[args.format](body, out)
+        {"table": _write_table, "json": lambda b, o: json.dump(b, o, indent=1), "csv": write_layers_csv}[args.format](
+            body, out
+        )
     finally:
         if args.output:
             out.close()
     return 0
-

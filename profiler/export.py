@@ -24,7 +24,7 @@ def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
     per_layer = [{x["name"]: x for x in lat["per_layer"]["layers"]} for lat in timed]
     for row in body["layers"]:
         cells = {k: _cell(v) for k, v in row.items()}
-        for lat, by_name in zip(timed, per_layer):
+        for lat, by_name in zip(timed, per_layer, strict=False):
             stats = by_name.get(row["name"], {})
             cells[f"{lat['device']}_median_ms"] = stats.get("median_ms")
             cells[f"{lat['device']}_ci95_ms"] = _cell(stats.get("ci95_ms"))

@@ -42,7 +42,11 @@ class Report:
             "batch_size": self.batch_size,
             "input_shape": list(c.input_shape),
             "output_shape": list(c.output_shape),
-            "counter": {"method": self.counter, "seconds": round(self.count_seconds, 6), **_COUNTER_NOTES[self.counter]},
+            "counter": {
+                "method": self.counter,
+                "seconds": round(self.count_seconds, 6),
+                **_COUNTER_NOTES[self.counter],
+            },
             "conventions": CONVENTIONS,
             "totals": _totals(c.totals),
             "unsupported_ops": dict(c.totals.unsupported_ops),
@@ -53,8 +57,10 @@ class Report:
 
 _COUNTER_NOTES = {
     "shapes": {"how": "closed-form counts from layer shapes; no model built, no tensor allocated"},
-    "fvcore": {"how": "fvcore.nn.FlopCountAnalysis traced a real forward of the built model on the CPU for "
-               "fvcore_flops and unsupported_ops; the other figures from layer shapes"},  # fmt: skip
+    "fvcore": {
+        "how": "fvcore.nn.FlopCountAnalysis traced a real forward of the built model on the CPU for "
+        "fvcore_flops and unsupported_ops; the other figures from layer shapes"
+    },
 }
 
 
@@ -133,12 +139,14 @@ def compare(
         rb = rows_b.get(ra.name)
         if rb is None:
             continue
-        aligned.append({
-            "name": ra.name,
-            "type": [ra.type, rb.type],
-            **{f: [getattr(ra, f), getattr(rb, f)] for f in FIGURES},
-            "macs_ratio": _ratio(rb.macs, ra.macs),
-        })  # fmt: skip
+        aligned.append(
+            {
+                "name": ra.name,
+                "type": [ra.type, rb.type],
+                **{f: [getattr(ra, f), getattr(rb, f)] for f in FIGURES},
+                "macs_ratio": _ratio(rb.macs, ra.macs),
+            }
+        )
     return {
         "a": report_a.to_dict(),
         "b": report_b.to_dict(),

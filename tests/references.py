@@ -55,6 +55,4 @@ def param_shapes(model: nn.Module) -> list[tuple[int, ...]]:
 
 
 def leaf_modules(model: nn.Module) -> dict[str, nn.Module]:
-    return {
-        name: m for name, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)
-    }
+    return {name: m for name, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -9,7 +11,9 @@ from ..services import ServiceDep
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-_UNKNOWN = {404: {"description": "no such job (jobs are kept in memory, not across restarts)"}}
+_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such job (jobs are kept in memory, not across restarts)"}
+}
 
 
 @router.get("/{job_id}", responses=_UNKNOWN)

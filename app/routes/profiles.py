@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
@@ -17,14 +17,17 @@ from ..store import Stored
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
-_UNKNOWN = {404: {"description": "no stored result with this id"}}
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "no stored result with this id"}}
 
 
 def _stored(store: StoreDep, result_id: str) -> Stored:
     found = store.get(result_id)
     if found is None:
-        raise HTTPException(404, f"no stored result {result_id!r}; GET /profiles lists the stored ones (a latency "
-                            "job is stored under its id once done: GET /jobs/{id} until then)")  # fmt: skip
+        raise HTTPException(
+            404,
+            f"no stored result {result_id!r}; GET /profiles lists the stored ones (a latency "
+            "job is stored under its id once done: GET /jobs/{id} until then)",
+        )
     return found
 
 
@@ -53,5 +56,8 @@ def export_layers(result_id: str, store: StoreDep) -> Response:
     stored = _stored(store, result_id)
     out = io.StringIO()
     (write_layers_csv if stored.kind == "profile" else write_comparison_csv)(json.loads(stored.body), out)
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{stored.id}.csv"'})  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{stored.id}.csv"'},
+    )

@@ -36,6 +36,7 @@ CONVENTIONS = {
     "activations": "elements of the layer's output tensor (batch included)",
 }
 
+
 @dataclass(frozen=True)
 class LayerCount:
     """What a handle returns for one layer on one input shape."""
@@ -124,6 +125,7 @@ HANDLES: dict[type, Callable[..., LayerCount]] = {
     Linear: count_linear,
 }
 
+
 @dataclass(frozen=True)
 class LayerRow:
     """One leaf module of the model, keyed by its dotted name."""
@@ -187,10 +189,21 @@ class Counts:
 
 
 def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
-    geometry: dict[str, int | None] = {"kernel": None, "stride": None, "groups": None, "dilation": None, "padding": None}
+    geometry: dict[str, int | None] = {
+        "kernel": None,
+        "stride": None,
+        "groups": None,
+        "dilation": None,
+        "padding": None,
+    }
     if isinstance(layer, Conv):
-        geometry = {"kernel": layer.k, "stride": layer.s, "groups": layer.groups, "dilation": layer.dilation,
-                    "padding": layer.padding}  # fmt: skip
+        geometry = {
+            "kernel": layer.k,
+            "stride": layer.s,
+            "groups": layer.groups,
+            "dilation": layer.dilation,
+            "padding": layer.padding,
+        }
     elif isinstance(layer, MaxPool):
         geometry = {"kernel": layer.k, "stride": layer.s, "groups": None, "dilation": 1, "padding": layer.padding}
     return LayerRow(
@@ -208,8 +221,7 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
     )
 
 
-def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: list[tuple[str, str]],
-          loc: Loc) -> Shape:  # fmt: skip
+def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: list[tuple[str, str]], loc: Loc) -> Shape:
     """Propagate ``shape`` through ``graph``, appending a row per leaf layer and (owner, op) per op fvcore does
     not count; returns the graph's output shape."""
     owner = prefix[:-1]
@@ -239,7 +251,7 @@ def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: li
 
 def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
     h, w = plan.spec.hw
-    input_shape = (batch_size, plan.spec.in_channels, h, w)
+    input_shape: Shape = (batch_size, plan.spec.in_channels, h, w)
     rows: list[LayerRow] = []
     ops: list[tuple[str, str]] = []
     shape = input_shape

@@ -7,10 +7,10 @@ the end-to-end figure.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -108,8 +108,12 @@ def measure_latency(
     try:
         return _measure_latency(model, input_shape, opts, progress or Progress())
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
-        if isinstance(exc, RuntimeError) and not isinstance(exc, torch.OutOfMemoryError) and (
-            "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
+        if (
+            isinstance(exc, RuntimeError)
+            and not isinstance(exc, torch.OutOfMemoryError)
+            and (
+                "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
+            )
         ):
             raise
         detail = f"{type(exc).__name__}: {str(exc)[-200:]}"
@@ -138,7 +142,7 @@ def _measure_latency(
     progress.total_steps = 1 + (len(leaves) if opts.per_layer else 0)
 
     with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
-        model = model.eval().to(device=device, dtype=dtype, memory_format=fmt)
+        model = model.eval().to(device=device, dtype=dtype).to(memory_format=fmt)
         x = torch.randn(input_shape, device=device).to(dtype=dtype, memory_format=fmt)
         clock: Clock = CpuClock() if device.type == "cpu" else CudaClock(device)
         cudnn_before = torch.backends.cudnn.benchmark
@@ -155,20 +159,26 @@ def _measure_latency(
                 for i, (name, module) in enumerate(leaves):
                     remaining = max(deadline - time.monotonic(), 0.0)
                     layer_deadline = time.monotonic() + remaining / (len(leaves) - i)
-                    layer_fn = _prepare(lambda m=module, t=inputs[name]: m(t), device, opts, layer_deadline, progress)
+                    layer_fn = _prepare(partial(module, inputs[name]), device, opts, layer_deadline, progress)
                     layers.append(LayerLatency(name, _measure(layer_fn, clock, opts, layer_deadline, progress)))
                     progress.done_steps = 2 + i
         finally:
             torch.backends.cudnn.benchmark = cudnn_before
     name = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
     return LatencyResult(
-        str(device), name, opts, threads if device.type == "cpu" else None, end_to_end, tuple(layers),
+        str(device),
+        name,
+        opts,
+        threads if device.type == "cpu" else None,
+        end_to_end,
+        tuple(layers),
         time.monotonic() - started,
-    )  # fmt: skip
+    )
 
 
-def _measure(fn: Callable[[], object], clock: Clock, opts: LatencyOptions, deadline: float,
-             progress: Progress) -> Stats:  # fmt: skip
+def _measure(
+    fn: Callable[[], object], clock: Clock, opts: LatencyOptions, deadline: float, progress: Progress
+) -> Stats:
     return repeat_until(lambda count: clock.sample(fn, count), opts, deadline, progress)
 
 
@@ -193,8 +203,7 @@ def _leaf_inputs(model: nn.Module, x: torch.Tensor, leaves: list[tuple[str, nn.M
     """The input each leaf receives in one real forward (hooks on for this forward only, never while timing)."""
     inputs: dict[str, torch.Tensor] = {}
     hooks = [
-        m.register_forward_pre_hook(lambda mod, args, n=n: inputs.__setitem__(n, args[0].clone()))
-        for n, m in leaves
+        m.register_forward_pre_hook(lambda mod, args, n=n: inputs.__setitem__(n, args[0].clone())) for n, m in leaves
     ]
     try:
         model(x)

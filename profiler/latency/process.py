@@ -52,7 +52,7 @@ def _child(conn: Connection, cancelled: Any, done: Any, total: Any) -> None:
             return
         try:
             result = measure(_SharedProgress(cancelled, done, total))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the server, as data
+        except BaseException as exc:
             conn.send(("error", type(exc).__name__, str(exc)))
         else:
             conn.send(("result", result))
@@ -72,9 +72,11 @@ class TimingProcess:
         self._done = _CTX.Value("i", 0, lock=False)
         self._total = _CTX.Value("i", 1, lock=False)
         self.process = _CTX.Process(
-            target=_child, args=(child_conn, self._cancelled, self._done, self._total),
-            name=f"timing-{self.device}", daemon=True,
-        )  # fmt: skip
+            target=_child,
+            args=(child_conn, self._cancelled, self._done, self._total),
+            name=f"timing-{self.device}",
+            daemon=True,
+        )
         self.process.start()
         child_conn.close()
 

@@ -38,7 +38,9 @@ class Job:
 
     @property
     def state(self) -> str:
-        if self.future.cancelled() or (self.future.done() and isinstance(self.future.exception(), MeasurementCancelled)):
+        if self.future.cancelled() or (
+            self.future.done() and isinstance(self.future.exception(), MeasurementCancelled)
+        ):
             return "cancelled"
         if self.future.done():
             return "failed" if self.future.exception() else "done"

@@ -51,7 +51,7 @@ class Mul:
     unsupported_ops: ClassVar[tuple[str, ...]] = ("aten::mul",)
 
     def shape(self, a: Shape, b: Shape) -> Shape:
-        if len(a) != len(b) or any(y not in (1, x) for x, y in zip(a, b)):
+        if len(a) != len(b) or any(y not in (1, x) for x, y in zip(a, b, strict=False)):
             raise ShapeMismatch(f"cannot scale a tensor of shape {list(a)} by one of shape {list(b)}")
         return a
 

@@ -80,7 +80,7 @@ class Act:
     kind: str  # a key of ACTIVATIONS
 
     @property
-    def module_type(self) -> str:  # type: ignore[override]
+    def module_type(self) -> str:
         return ACTIVATIONS[self.kind].module_cls.__name__
 
     def module(self) -> nn.Module:

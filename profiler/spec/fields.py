@@ -32,16 +32,17 @@ ROW_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 Activation = Literal[(*ACTIVATIONS, "none")]  # type: ignore[valid-type]
 WidthRule = Annotated[
     Literal["scale", "no_shrink", "fixed"],
-    Field(description="scale: make_divisible(c*alpha); no_shrink: scale up only (MobileNetV2's 1280 head); fixed: c as given"),
+    Field(
+        description="scale: make_divisible(c*alpha); no_shrink: scale up only (MobileNetV2's 1280 head); "
+        "fixed: c as given"
+    ),
 ]
 Channels = Annotated[StrictInt, Field(ge=1, description="output channels before width scaling")]
 Repeats = Annotated[StrictInt, Field(ge=1, description="times the block is repeated; only the first takes the stride")]
 Stride = Annotated[StrictInt, Field(ge=1, description="stride of the first repetition")]
 Kernel = Annotated[StrictInt, Field(ge=1, description="kernel size (square)")]
 Dilation = Annotated[StrictInt, Field(ge=1)]
-Padding = Annotated[
-    StrictInt | None, Field(ge=0, description="explicit padding; default 'same': dilation*(k-1)//2")
-]
+Padding = Annotated[StrictInt | None, Field(ge=0, description="explicit padding; default 'same': dilation*(k-1)//2")]
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

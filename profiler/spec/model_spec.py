@@ -8,7 +8,7 @@ with :func:`make_divisible`, except where the row's ``width`` says otherwise.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     Field,
@@ -27,10 +27,13 @@ from ..model.blocks import BLOCKS
 from .fields import ROW_CONFIG, Activation, WidthRule
 from .presets import PRESETS
 
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
-
-# The rows a table may hold: one per registered block type, told apart by ``block``.
-Row = Annotated[Union[tuple(b.row for b in BLOCKS.values())], Field(discriminator="block")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:  # built from the registries at run time
+    PresetName = str
+    Row = Any
+else:
+    PresetName = Literal[tuple(PRESETS)]
+    # The rows a table may hold: one per registered block type, told apart by ``block``.
+    Row = Annotated[Union[tuple(b.row for b in BLOCKS.values())], Field(discriminator="block")]  # noqa: UP007
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -50,7 +53,9 @@ class ModelSpec:
     preset: PresetName | None = Field(default=None, description="start from a paper table (GET /presets)")
     name: str | None = Field(default=None, max_length=200)
     width_multiplier: Annotated[StrictFloat, Field(gt=0, le=64)] = 1.0
-    resolution: Annotated[StrictInt, Field(ge=1)] | tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]] = 224
+    resolution: (
+        Annotated[StrictInt, Field(ge=1)] | tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]]
+    ) = 224
     in_channels: Annotated[StrictInt, Field(ge=1)] = 3
     num_classes: Annotated[StrictInt, Field(ge=1)] = 1000
     classifier: ClassifierSpec | None = Field(

@@ -30,7 +30,7 @@ def _resnet(block: str, depths: tuple[int, int, int, int]) -> dict[str, Any]:
         {"block": "conv", "c": 64, "k": 7, "s": 2, "act": "relu"},
         {"block": "maxpool", "k": 3, "s": 2},
     ]
-    for c, n, s in zip((64, 128, 256, 512), depths, (1, 2, 2, 2)):
+    for c, n, s in zip((64, 128, 256, 512), depths, (1, 2, 2, 2), strict=False):
         stages.append({"block": block, "c": c, "n": n, "s": s})
     return {"stages": stages, "classifier": {"hidden": None, "dropout": 0.0}}
 
@@ -115,7 +115,9 @@ PRESETS: dict[str, Preset] = {
         Preset("mobilenet_v3_small", "Howard et al., Searching for MobileNetV3 (2019), Table 2", _MOBILENET_V3_SMALL),
         Preset("resnet18", _DEEP_RESIDUAL + ", 18-layer", _resnet("basic", (2, 2, 2, 2))),
         Preset("resnet34", _DEEP_RESIDUAL + ", 34-layer", _resnet("basic", (3, 4, 6, 3))),
-        Preset("resnet50", _DEEP_RESIDUAL + ", 50-layer (stride on the 3x3: V1.5)", _resnet("bottleneck", (3, 4, 6, 3))),
+        Preset(
+            "resnet50", _DEEP_RESIDUAL + ", 50-layer (stride on the 3x3: V1.5)", _resnet("bottleneck", (3, 4, 6, 3))
+        ),
         Preset("resnet101", _DEEP_RESIDUAL + ", 101-layer (V1.5)", _resnet("bottleneck", (3, 4, 23, 3))),
         Preset("resnet152", _DEEP_RESIDUAL + ", 152-layer (V1.5)", _resnet("bottleneck", (3, 8, 36, 3))),
     )

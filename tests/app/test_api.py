@@ -59,7 +59,9 @@ def test_fvcore_counter(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["counter"]["method"] == "fvcore"
-    assert body["totals"]["fvcore_flops"] == profile({"preset": "resnet18", "resolution": 64}).counts.totals.fvcore_flops
+    assert (
+        body["totals"]["fvcore_flops"] == profile({"preset": "resnet18", "resolution": 64}).counts.totals.fvcore_flops
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,13 +73,16 @@ def test_fvcore_counter(client: TestClient) -> None:
         ({"preset": "mobilenet_v2", "width_multiplier": 0}, ["body", "width_multiplier"], "greater than 0"),
         ({"preset": "mobilenet_v9"}, ["body", "preset"], "mobilenet_v2"),
         ({"preset": "resnet18", "resolution": "big"}, ["body", "resolution"], "integer"),
-        ({"resolution": 6, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 9, "padding": 0}]},
-         ["body", "stages", 0, "k"], "larger than its 6-pixel input"),
+        (
+            {"resolution": 6, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 9, "padding": 0}]},
+            ["body", "stages", 0, "k"],
+            "larger than its 6-pixel input",
+        ),
         ({"preset": "resnet18", "resolution": 10**6}, ["body", "resolution"], "PROFILER_MAX_RESOLUTION"),
         ({"preset": "resnet18", "batch_size": 0}, ["body", "batch_size"], "greater than or equal to 1"),
         ({"preset": "resnet18", "counter": "magic"}, ["body", "counter"], "shapes"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_422_naming_field_and_reason(client: TestClient, body: dict, loc: list, words: str) -> None:
     r = client.post("/profile", json=body)
     assert r.status_code == 422, r.text
@@ -103,8 +108,16 @@ def test_presets(client: TestClient) -> None:
     assert {p["name"] for p in listed} >= {"mobilenet_v1", "mobilenet_v2", "resnet50"}
     assert all(p["citation"] for p in listed)
     one = client.get("/presets/mobilenet_v3_small").json()
-    assert one["spec"]["stages"][1] == {"block": "inverted_residual", "k": 3, "exp": 16, "c": 16, "act": "relu",
-                                        "s": 2, "n": 1, "se": True}  # fmt: skip
+    assert one["spec"]["stages"][1] == {
+        "block": "inverted_residual",
+        "k": 3,
+        "exp": 16,
+        "c": 16,
+        "act": "relu",
+        "s": 2,
+        "n": 1,
+        "se": True,
+    }
     # The table is an editable spec: sent back as is, it profiles the same model.
     spec = {k: v for k, v in one["spec"].items() if k != "preset"}
     assert client.post("/profile", json=spec).json()["totals"]["params"] == 2_542_856
@@ -155,8 +168,10 @@ def test_body_without_content_length_is_counted() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    chunks = [{"type": "http.request", "body": b"x" * 600, "more_body": True},
-              {"type": "http.request", "body": b"x" * 600, "more_body": False}]  # fmt: skip
+    chunks = [
+        {"type": "http.request", "body": b"x" * 600, "more_body": True},
+        {"type": "http.request", "body": b"x" * 600, "more_body": False},
+    ]
     sent = []
 
     async def receive():
@@ -181,7 +196,9 @@ def test_api_token_when_configured() -> None:
 
 def test_cors_origins_when_configured() -> None:
     client = TestClient(create_app(Settings(cors_origins=["https://dash.example.com"])))
-    r = client.options("/profile", headers={"Origin": "https://dash.example.com", "Access-Control-Request-Method": "POST"})
+    r = client.options(
+        "/profile", headers={"Origin": "https://dash.example.com", "Access-Control-Request-Method": "POST"}
+    )
     assert r.headers["access-control-allow-origin"] == "https://dash.example.com"
     other = client.get("/health", headers={"Origin": "https://evil.example.com"})
     assert "access-control-allow-origin" not in other.headers
@@ -208,7 +225,7 @@ def test_create_app_settings_reach_the_routes() -> None:
         (b"null", 422, "dictionary"),
         (b"", 422, "required"),
     ],
-)  # fmt: skip
+)
 def test_nasty_bodies_are_4xx(raw: bytes, status: int, words: str) -> None:
     client = TestClient(create_app(), raise_server_exceptions=False)
     r = client.post("/profile", content=raw, headers={"content-type": "application/json"})
@@ -220,8 +237,14 @@ def test_fvcore_requests_waiting_for_a_slot_do_not_hold_up_shape_counts() -> Non
     app = create_app(Settings(fvcore_concurrency=1, fvcore_wait_s=30, counting_threads=1))
     with TestClient(app) as c, ThreadPoolExecutor(3) as pool:
         app.state.fvcore_slots.acquire()  # as if a trace were running
-        waiting = [pool.submit(c.post, "/profile", json={"preset": "resnet18", "resolution": 64, "counter": "fvcore",
-                                                         "name": f"wait-{i}"}) for i in range(3)]  # fmt: skip
+        waiting = [
+            pool.submit(
+                c.post,
+                "/profile",
+                json={"preset": "resnet18", "resolution": 64, "counter": "fvcore", "name": f"wait-{i}"},
+            )
+            for i in range(3)
+        ]
         time.sleep(0.5)
         shapes = c.post("/profile", json={"preset": "mobilenet_v2", "name": "not-behind-fvcore"})
         assert shapes.status_code == 200 and not any(f.done() for f in waiting)

@@ -25,8 +25,15 @@ if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("Chromium not installed (apt-get install chromium); CI installs it", allow_module_level=True)
 
 # Flags for a closed network and a root user (see the machine notes): no sandbox, no background traffic.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +169,7 @@ def test_a_bad_spec_shows_the_servers_detail(page) -> None:
     page.wait_for_function("document.getElementById('error').textContent.includes('not valid JSON')")
 
 
-def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Path) -> None:
     with live_server(tmp_path / "store.sqlite3", PROFILER_API_TOKEN="s3cret") as base:
         page = browser.new_page(base_url=base)
         page.goto("/")  # the page and its assets are open; the API is not

@@ -15,8 +15,17 @@ from app.main import create_app
 from app.settings import Settings
 
 # Small limits so generated specs stay cheap; every refusal is still a 4xx to check.
-APP = create_app(Settings(max_resolution=512, max_batch=8, max_budget_s=0.3, sync_wait_s=10,
-                          max_activation_bytes=64 * 2**20, max_timing_bytes=256 * 2**20, fvcore_wait_s=5))  # fmt: skip
+APP = create_app(
+    Settings(
+        max_resolution=512,
+        max_batch=8,
+        max_budget_s=0.3,
+        sync_wait_s=10,
+        max_activation_bytes=64 * 2**20,
+        max_timing_bytes=256 * 2**20,
+        fvcore_wait_s=5,
+    )
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

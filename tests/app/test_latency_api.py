@@ -60,8 +60,11 @@ def test_job_with_progress_then_report(client: TestClient) -> None:
 
 
 def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
-    slow = {"preset": "resnet50", "resolution": 224, "latency": {"per_layer": True, "budget_s": 60,
-                                                                   "target_ci": 1e-6, "job": True}}  # fmt: skip
+    slow = {
+        "preset": "resnet50",
+        "resolution": 224,
+        "latency": {"per_layer": True, "budget_s": 60, "target_ci": 1e-6, "job": True},
+    }
     job_id = client.post("/profile", json=slow).json()["id"]
     poll_job(client, job_id, {"running"})
     assert client.delete(f"/jobs/{job_id}").status_code == 200
@@ -104,8 +107,14 @@ def test_devices(client: TestClient) -> None:
 
 def test_a_real_out_of_memory_is_reported_and_the_device_is_free_after() -> None:
     # With the timing limit raised, a 3.3 TB input: the host allocator refuses it in the timing process.
-    huge = {"in_channels": 3, "resolution": 8192, "classifier": None, "batch_size": 4096,
-            "stages": [{"block": "conv", "c": 8, "k": 1}], "latency": {"budget_s": 1}}  # fmt: skip
+    huge = {
+        "in_channels": 3,
+        "resolution": 8192,
+        "classifier": None,
+        "batch_size": 4096,
+        "stages": [{"block": "conv", "c": 8, "k": 1}],
+        "latency": {"budget_s": 1},
+    }
     with TestClient(create_app(Settings(max_timing_bytes=2**60))) as client:
         r = client.post("/profile", json=huge)
         assert r.status_code == 200

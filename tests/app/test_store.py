@@ -39,8 +39,9 @@ def _without_cached(body: dict) -> dict:
     return {k: v for k, v in body.items() if k != "cached"}
 
 
-def test_every_profile_is_stored_and_identical_requests_come_from_the_store(client: TestClient,
-                                                                            store_path: Path) -> None:  # fmt: skip
+def test_every_profile_is_stored_and_identical_requests_come_from_the_store(
+    client: TestClient, store_path: Path
+) -> None:
     spec = {"preset": "resnet18", "width_multiplier": 0.5, "name": "r18-half"}
     first = client.post("/profile", json=spec)
     assert first.status_code == 200 and first.json()["cached"] is False
@@ -79,8 +80,13 @@ def test_list_is_newest_first_paged_and_filtered(client: TestClient) -> None:
     for i, name in enumerate(["alpha-net", "Beta_net", "alpha-wide", "gamma", "50%net"]):
         r = client.post("/profile", json={"preset": "mobilenet_v1", "name": name, "resolution": 32 + 8 * i})
         ids.append(r.json()["id"])
-    client.post("/compare", json={"a": {"preset": "mobilenet_v1", "resolution": 32, "name": "alpha-net"},
-                                  "b": {"preset": "mobilenet_v1", "resolution": 64, "name": "gamma"}})  # fmt: skip
+    client.post(
+        "/compare",
+        json={
+            "a": {"preset": "mobilenet_v1", "resolution": 32, "name": "alpha-net"},
+            "b": {"preset": "mobilenet_v1", "resolution": 64, "name": "gamma"},
+        },
+    )
 
     page = client.get("/profiles", params={"limit": 2}).json()
     assert page["total"] == 6 and page["limit"] == 2 and page["offset"] == 0
@@ -111,8 +117,9 @@ def test_layers_csv_matches_the_report_and_fvcore(client: TestClient) -> None:
     assert [int(row["macs"]) for row in rows] == [layer["macs"] for layer in body["layers"]]
     assert json.loads(rows[0]["output_shape"]) == body["layers"][0]["output_shape"]
     # independent of our counter: fvcore's own per-module flops for the same model
-    reference = fvcore_analysis(build_model(parse_spec({"preset": "mobilenet_v2", "resolution": 96})),
-                                torch.zeros(1, 3, 96, 96)).by_module()  # fmt: skip
+    reference = fvcore_analysis(
+        build_model(parse_spec({"preset": "mobilenet_v2", "resolution": 96})), torch.zeros(1, 3, 96, 96)
+    ).by_module()
     assert {row["name"]: int(row["fvcore_flops"]) for row in rows} == {
         row["name"]: reference[row["name"]] for row in rows
     }
@@ -120,8 +127,10 @@ def test_layers_csv_matches_the_report_and_fvcore(client: TestClient) -> None:
 
 def test_compare_is_stored_with_its_csv(client: TestClient) -> None:
     spec = {"in_channels": 8, "resolution": 32, "classifier": None}
-    request = {"a": {**spec, "name": "k3", "stages": [{"block": "depthwise_separable", "c": 16, "k": 3}]},
-               "b": {**spec, "name": "k5", "stages": [{"block": "depthwise_separable", "c": 16, "k": 5}]}}  # fmt: skip
+    request = {
+        "a": {**spec, "name": "k3", "stages": [{"block": "depthwise_separable", "c": 16, "k": 3}]},
+        "b": {**spec, "name": "k5", "stages": [{"block": "depthwise_separable", "c": 16, "k": 5}]},
+    }
     first = client.post("/compare", json=request).json()
     assert first["cached"] is False
     again = client.post("/compare", json=request).json()
@@ -134,8 +143,14 @@ def test_compare_is_stored_with_its_csv(client: TestClient) -> None:
 
 
 def test_latency_per_layer_is_in_the_csv(client: TestClient) -> None:
-    r = client.post("/profile", json={"preset": "mobilenet_v3_small", "resolution": 32,
-                                      "latency": {"per_layer": True, "budget_s": 2, "threads": 1}})  # fmt: skip
+    r = client.post(
+        "/profile",
+        json={
+            "preset": "mobilenet_v3_small",
+            "resolution": 32,
+            "latency": {"per_layer": True, "budget_s": 2, "threads": 1},
+        },
+    )
     body = r.json()
     assert body["cached"] is False
     stored = client.get(f"/profiles/{body['id']}").json()
@@ -221,8 +236,13 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> N
 
 def test_figures_past_64_bits_are_stored_exactly(client: TestClient) -> None:
     client.app.dependency_overrides[get_settings] = lambda: Settings(max_macs=10**30, max_batch=10**9)
-    spec = {"in_channels": 4096, "resolution": 8192, "classifier": None, "batch_size": 10**9,
-            "stages": [{"block": "conv", "c": 4096, "k": 7}]}  # fmt: skip
+    spec = {
+        "in_channels": 4096,
+        "resolution": 8192,
+        "classifier": None,
+        "batch_size": 10**9,
+        "stages": [{"block": "conv", "c": 4096, "k": 7}],
+    }
     r = client.post("/profile", json=spec)
     assert r.status_code == 200
     macs = 10**9 * 8192 * 8192 * 4096 * 4096 * 49  # written out: batch x H x W x C_in x C_out x k x k

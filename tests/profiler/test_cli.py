@@ -14,8 +14,23 @@ from profiler.cli import main
 
 def test_json_output_is_the_report(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    assert main(["--preset", "mobilenet_v2", "--set", "width_multiplier=0.75", "--set", "resolution=[160,128]",
-                 "--format", "json", "--output", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--preset",
+                "mobilenet_v2",
+                "--set",
+                "width_multiplier=0.75",
+                "--set",
+                "resolution=[160,128]",
+                "--format",
+                "json",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     body = json.loads(out.read_text())
     expected = profile({"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": [160, 128]}).to_dict()
     assert body["totals"] == expected["totals"] and body["layers"] == expected["layers"]
@@ -23,13 +38,27 @@ def test_json_output_is_the_report(tmp_path: Path) -> None:
 
 def test_spec_file_to_csv(tmp_path: Path) -> None:
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"in_channels": 64, "resolution": 32, "classifier": None,
-                                "stages": [{"block": "depthwise_separable", "c": 128}]}))  # fmt: skip
+    spec.write_text(
+        json.dumps(
+            {
+                "in_channels": 64,
+                "resolution": 32,
+                "classifier": None,
+                "stages": [{"block": "depthwise_separable", "c": 128}],
+            }
+        )
+    )
     out = tmp_path / "layers.csv"
     assert main([str(spec), "--format", "csv", "--output", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    assert [r["name"] for r in rows] == ["features.0.conv_dw", "features.0.bn1", "features.0.act1",
-                                         "features.0.conv_pw", "features.0.bn2", "features.0.act2"]  # fmt: skip
+    assert [r["name"] for r in rows] == [
+        "features.0.conv_dw",
+        "features.0.bn1",
+        "features.0.act1",
+        "features.0.conv_pw",
+        "features.0.bn2",
+        "features.0.act2",
+    ]
     assert int(rows[0]["macs"]) == 64 * 9 * 32 * 32
 
 

@@ -75,11 +75,20 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
     acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "none"]
     if kind == "maxpool":
         return {"block": kind, "k": rng.choice([2, 3]), "s": rng.choice([1, 2])}
-    row: dict[str, Any] = {"block": kind, "c": rng.choice([8, 12, 16, 24, 40]), "n": rng.randint(1, 2),
-                           "s": rng.choice([1, 1, 2])}  # fmt: skip
+    row: dict[str, Any] = {
+        "block": kind,
+        "c": rng.choice([8, 12, 16, 24, 40]),
+        "n": rng.randint(1, 2),
+        "s": rng.choice([1, 1, 2]),
+    }
     if kind == "conv":
-        row |= {"k": rng.choice([1, 3, 5]), "dilation": rng.choice([1, 1, 2]), "act": rng.choice(acts),
-                "bn": rng.random() < 0.7, "groups": rng.choice([1, 1, "depthwise"])}  # fmt: skip
+        row |= {
+            "k": rng.choice([1, 3, 5]),
+            "dilation": rng.choice([1, 1, 2]),
+            "act": rng.choice(acts),
+            "bn": rng.random() < 0.7,
+            "groups": rng.choice([1, 1, "depthwise"]),
+        }
         if rng.random() < 0.2:
             row["padding"] = rng.choice([0, 1])
         if row["groups"] == "depthwise":
@@ -87,8 +96,12 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
     elif kind == "depthwise_separable":
         row |= {"k": rng.choice([3, 5]), "dilation": rng.choice([1, 2]), "act": rng.choice(acts)}
     elif kind == "inverted_residual":
-        row |= {"k": rng.choice([3, 5]), "act": rng.choice(acts), "se": rng.choice([0, 0.25, True]),
-                "dilation": rng.choice([1, 1, 2])}  # fmt: skip
+        row |= {
+            "k": rng.choice([3, 5]),
+            "act": rng.choice(acts),
+            "se": rng.choice([0, 0.25, True]),
+            "dilation": rng.choice([1, 1, 2]),
+        }
         if rng.random() < 0.5:
             row["t"] = rng.choice([1, 2.5, 4, 6])
         else:
@@ -131,8 +144,12 @@ def test_random_specs_match_fvcore_ptflops_and_torch(rng: random.Random) -> None
 
 
 def test_refused_kernel_is_refused_by_torch_too() -> None:
-    spec = {"in_channels": 4, "resolution": 5, "classifier": None,
-            "stages": [{"block": "conv", "c": 8, "k": 7, "padding": 0}]}  # fmt: skip
+    spec = {
+        "in_channels": 4,
+        "resolution": 5,
+        "classifier": None,
+        "stages": [{"block": "conv", "c": 8, "k": 7, "padding": 0}],
+    }
     with pytest.raises(SpecError) as err:
         _counts(spec)
     assert err.value.problems[0][0] == ("stages", 0, "k")
@@ -143,10 +160,22 @@ def test_refused_kernel_is_refused_by_torch_too() -> None:
 def test_closed_form_dilated_conv_against_its_depthwise_separable_version() -> None:
     """DESIGN's example: 3x3, dilation 2, 64 -> 128 channels on 256x256; depthwise-separable has 8.4x fewer."""
     h = w = 256
-    normal = _counts({"in_channels": 64, "resolution": h, "classifier": None,
-                      "stages": [{"block": "conv", "c": 128, "k": 3, "dilation": 2, "bn": False, "act": "none"}]})  # fmt: skip
-    separable = _counts({"in_channels": 64, "resolution": h, "classifier": None,
-                         "stages": [{"block": "depthwise_separable", "c": 128, "dilation": 2}]})  # fmt: skip
+    normal = _counts(
+        {
+            "in_channels": 64,
+            "resolution": h,
+            "classifier": None,
+            "stages": [{"block": "conv", "c": 128, "k": 3, "dilation": 2, "bn": False, "act": "none"}],
+        }
+    )
+    separable = _counts(
+        {
+            "in_channels": 64,
+            "resolution": h,
+            "classifier": None,
+            "stages": [{"block": "depthwise_separable", "c": 128, "dilation": 2}],
+        }
+    )
     assert normal.totals.macs == 128 * 64 * 3 * 3 * h * w
     assert normal.totals.params == 128 * 64 * 3 * 3 + 128  # no BN, so the conv has a bias
     assert normal.output_shape == (1, 128, h, w)  # "same" padding: dilation * (k - 1) // 2 = 2
@@ -160,8 +189,9 @@ def test_closed_form_dilated_conv_against_its_depthwise_separable_version() -> N
 
 def test_closed_form_bottleneck_with_downsample() -> None:
     """ResNet-50's first bottleneck at 56x56: 64 -> (64, 64, 256) with a 1x1 projection on the skip."""
-    counts = _counts({"in_channels": 64, "resolution": 56, "classifier": None,
-                      "stages": [{"block": "bottleneck", "c": 64}]})  # fmt: skip
+    counts = _counts(
+        {"in_channels": 64, "resolution": 56, "classifier": None, "stages": [{"block": "bottleneck", "c": 64}]}
+    )
     hw = 56 * 56
     assert counts.totals.macs == (64 * 64 + 64 * 64 * 9 + 64 * 256 + 64 * 256) * hw
     assert counts.totals.params == 64 * 64 + 64 * 64 * 9 + 64 * 256 + 64 * 256 + 2 * (64 + 64 + 256 + 256)

@@ -58,8 +58,14 @@ def test_every_preset_round_trips_as_editable_spec() -> None:
 
 
 def test_explicit_padding_reproduces_other_code() -> None:
-    counts = profile({"in_channels": 3, "resolution": 32, "classifier": None,
-                      "stages": [{"block": "conv", "c": 8, "k": 3, "padding": 0}]}).counts  # fmt: skip
+    counts = profile(
+        {
+            "in_channels": 3,
+            "resolution": 32,
+            "classifier": None,
+            "stages": [{"block": "conv", "c": 8, "k": 3, "padding": 0}],
+        }
+    ).counts
     assert counts.output_shape == (1, 8, 30, 30)
 
 
@@ -79,12 +85,16 @@ def test_explicit_padding_reproduces_other_code() -> None:
         ({"stages": []}, ("stages",)),
         ({"stages": [{"block": "inverted_residual", "c": 8, "t": 6, "exp": 48}]}, ("stages", 0, "inverted_residual")),
         ({"stages": [{"block": "conv", "c": 8, "groups": 5}]}, ("stages", 0, "groups")),
-        ({"resolution": 4, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 5, "padding": 0}]},
-         ("stages", 0, "k")),
-        ({"resolution": 1, "classifier": None, "stages": [{"block": "maxpool", "k": 3, "padding": 0}]},
-         ("stages", 0, "k")),
+        (
+            {"resolution": 4, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 5, "padding": 0}]},
+            ("stages", 0, "k"),
+        ),
+        (
+            {"resolution": 1, "classifier": None, "stages": [{"block": "maxpool", "k": 3, "padding": 0}]},
+            ("stages", 0, "k"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_specs_name_the_field(data: dict, loc: tuple) -> None:
     with pytest.raises(SpecError) as err:
         profile(data)

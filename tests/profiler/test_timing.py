@@ -18,13 +18,14 @@ from profiler import (
     LatencyOptions,
     LimitError,
     Limits,
+    MeasurementCancelled,
+    MeasurementOutOfMemory,
     build_model,
     latency_measurement,
     measure_latency,
     parse_spec,
     profile,
 )
-from profiler import MeasurementCancelled, MeasurementOutOfMemory
 from profiler.latency import Progress, median_ci, summarize
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
@@ -71,8 +72,9 @@ def test_stopping_rules() -> None:
     easy = measure_latency(Sleep(0.0005), (1, 1), LatencyOptions(warmup=1, target_ci=0.5, min_repeats=5))
     assert easy.end_to_end.stop == "converged"
     assert easy.end_to_end.repeats == 5
-    capped = measure_latency(Sleep(0.0005), (1, 1), LatencyOptions(warmup=1, target_ci=1e-9, max_repeats=12,
-                                                                    min_repeats=5))  # fmt: skip
+    capped = measure_latency(
+        Sleep(0.0005), (1, 1), LatencyOptions(warmup=1, target_ci=1e-9, max_repeats=12, min_repeats=5)
+    )
     assert (capped.end_to_end.stop, capped.end_to_end.repeats) == ("max_repeats", 12)
     tight = measure_latency(Sleep(0.01), (1, 1), LatencyOptions(warmup=1, target_ci=1e-9, budget_s=0.3))
     assert tight.end_to_end.stop == "budget"
@@ -137,7 +139,7 @@ def test_other_runtime_errors_are_not_called_out_of_memory() -> None:
 
 def test_devices_this_host_lacks_are_refused_by_name() -> None:
     if not torch.cuda.is_available():
-        with pytest.raises(DeviceUnavailableError, match="cuda not available.*can time on: cpu"):
+        with pytest.raises(DeviceUnavailableError, match=r"cuda not available.*can time on: cpu"):
             latency_measurement(profile({"preset": "resnet18"}), LatencyOptions(device="cuda"))
     with pytest.raises(DeviceUnavailableError, match="can time on"):
         latency_measurement(profile({"preset": "resnet18"}), LatencyOptions(device="tpu"))
@@ -180,8 +182,9 @@ def test_one_measurement_per_device_and_a_bounded_queue() -> None:
 @pytest.mark.parametrize("graph", [False, True])
 def test_cuda_events(graph: bool) -> None:
     spec = parse_spec({"preset": "mobilenet_v2"})
-    opts = LatencyOptions(device="cuda", cuda_graph=graph, per_layer=True, budget_s=10, dtype="float16",
-                          channels_last=True)  # fmt: skip
+    opts = LatencyOptions(
+        device="cuda", cuda_graph=graph, per_layer=True, budget_s=10, dtype="float16", channels_last=True
+    )
     result = measure_latency(build_model(spec), (1, 3, 224, 224), opts)
     assert result.device.startswith("cuda") and result.end_to_end.median > 0
     assert "CUDA events" in result.to_dict()["method"]

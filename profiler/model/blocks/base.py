@@ -42,7 +42,7 @@ class BlockType:
 
     @property
     def name(self) -> str:
-        return next(f.default for f in fields(self.row) if f.name == "block")
+        return str(next(f.default for f in fields(self.row) if f.name == "block"))
 
 
 def same_padding(k: int, dilation: int) -> int:

@@ -75,7 +75,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
     if row.exp is not None:
         mid_chs = scale_channels(row.exp, ctx.width_multiplier, row.width)
     else:
-        mid_chs = int(round(in_chs * (row.t if row.t is not None else 6.0)))  # torchvision's MobileNetV2 rule
+        mid_chs = round(in_chs * (row.t if row.t is not None else 6.0))  # torchvision's MobileNetV2 rule
     mid_chs = max(mid_chs, 1)
     expand = None
     if mid_chs != in_chs:
