@@ -26,7 +26,7 @@ def start_server(store_path: Path, port: int, **env: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "app"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy host starts slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             break

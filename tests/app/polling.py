@@ -7,8 +7,8 @@ import time
 from fastapi.testclient import TestClient
 
 
-def poll_job(client: TestClient, job_id: str, until: set[str], timeout: float = 60) -> dict:
-    """GET /jobs/{id} until its state is one of ``until``; the last status."""
+def poll_job(client: TestClient, job_id: str, until: set[str], timeout: float = 300) -> dict:
+    """GET /jobs/{id} until its state is one of ``until``; the last status. The ceiling only catches a hang."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = client.get(f"/jobs/{job_id}").json()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
@@ -20,7 +19,7 @@ APP = create_app(
         max_resolution=512,
         max_batch=8,
         max_budget_s=0.3,
-        sync_wait_s=10,
+        sync_wait_s=300,  # a liveness ceiling: a busy host must not turn a slow answer into a 504
         max_activation_bytes=64 * 2**20,
         max_timing_bytes=256 * 2**20,
         fvcore_wait_s=5,
@@ -42,6 +41,5 @@ def test_api(case) -> None:
 
 def test_at_least_a_thousand_requests_were_sent() -> None:
     operations = {f"{op.method.upper()} {op.path}" for op in (result.ok() for result in schema.get_all_operations())}
-    if not operations <= set(SENT):
-        pytest.skip(f"only part of the fuzz ran: {dict(SENT)}")
+    assert operations <= set(SENT), f"operations the fuzz never reached: {operations - set(SENT)}"
     assert sum(SENT.values()) >= 1000, dict(SENT)

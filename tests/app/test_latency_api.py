@@ -68,7 +68,7 @@ def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
     job_id = client.post("/profile", json=slow).json()["id"]
     poll_job(client, job_id, {"running"})
     assert client.delete(f"/jobs/{job_id}").status_code == 200
-    status = poll_job(client, job_id, {"cancelled"}, timeout=30)
+    status = poll_job(client, job_id, {"cancelled"})
     assert status["report"]["latency"][0]["error"] == "cancelled"
     r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
     assert r.status_code == 200 and "end_to_end" in r.json()["latency"][0]
@@ -130,13 +130,13 @@ def test_a_timing_process_that_dies_is_reported_and_replaced(client: TestClient)
     job_id = client.post("/profile", json=slow).json()["id"]
     poll_job(client, job_id, {"running"})
     timing = client.app.state.workers.processes["cpu"]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 300
     while (timing.process is None or not timing.process.is_alive()) and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker thread may still be starting the process
     process = timing.process
     time.sleep(1)  # into the measurement
     os.kill(process.pid, signal.SIGKILL)  # as the kernel's OOM killer would
-    status = poll_job(client, job_id, {"failed"}, timeout=30)
+    status = poll_job(client, job_id, {"failed"})
     assert "timing process for cpu died (exit code -9" in status["report"]["latency"][0]["error"]
     r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
     assert r.status_code == 200 and r.json()["latency"][0]["end_to_end"]["median_ms"] > 0

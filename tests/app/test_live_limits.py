@@ -22,10 +22,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_ten_megabyte_body_is_413_then_the_server_goes_on(base: str) -> None:
     body = b'{"preset": "mobilenet_v2", "name": "' + b"x" * TEN_MB + b'"}'
-    r = httpx.post(f"{base}/profile", content=body, headers={"content-type": "application/json"}, timeout=30)
+    r = httpx.post(f"{base}/profile", content=body, headers={"content-type": "application/json"}, timeout=120)
     assert r.status_code == 413
     assert "PROFILER_MAX_BODY_BYTES" in r.json()["detail"]
-    assert httpx.post(f"{base}/profile", json={"preset": "mobilenet_v2"}, timeout=30).status_code == 200
+    assert httpx.post(f"{base}/profile", json={"preset": "mobilenet_v2"}, timeout=120).status_code == 200
 
 
 def test_ten_megabytes_chunked_without_length_is_413(base: str) -> None:
@@ -35,18 +35,18 @@ def test_ten_megabytes_chunked_without_length_is_413(base: str) -> None:
             yield b"x" * 65536
         yield b'"}'
 
-    r = httpx.post(f"{base}/profile", content=chunks(), headers={"content-type": "application/json"}, timeout=30)
+    r = httpx.post(f"{base}/profile", content=chunks(), headers={"content-type": "application/json"}, timeout=120)
     assert r.status_code == 413
-    assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+    assert httpx.get(f"{base}/health", timeout=60).status_code == 200
 
 
 def test_a_lying_content_length_does_not_hang_the_server(base: str) -> None:
     host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as s:
+    with socket.create_connection((host, int(port)), timeout=60) as s:
         s.sendall(
             b"POST /profile HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"preset": '
         )
         s.shutdown(socket.SHUT_WR)  # the client gives up half way
         s.recv(4096)
-    assert httpx.post(f"{base}/profile", json={"preset": "mobilenet_v1"}, timeout=30).status_code == 200
+    assert httpx.post(f"{base}/profile", json={"preset": "mobilenet_v1"}, timeout=120).status_code == 200

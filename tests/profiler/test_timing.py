@@ -26,7 +26,7 @@ from profiler import (
     parse_spec,
     profile,
 )
-from profiler.latency import Progress, median_ci, summarize
+from profiler.latency import Progress, median_ci, repeat_until, summarize
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
 
@@ -68,18 +68,63 @@ def test_cpu_clock_times_the_whole_forward() -> None:
     assert result.to_dict()["method"].startswith("time.perf_counter_ns")
 
 
-def test_stopping_rules() -> None:
-    easy = measure_latency(Sleep(0.0005), (1, 1), LatencyOptions(warmup=1, target_ci=0.5, min_repeats=5))
-    assert easy.end_to_end.stop == "converged"
-    assert easy.end_to_end.repeats == 5
-    capped = measure_latency(
-        Sleep(0.0005), (1, 1), LatencyOptions(warmup=1, target_ci=1e-9, max_repeats=12, min_repeats=5)
-    )
-    assert (capped.end_to_end.stop, capped.end_to_end.repeats) == ("max_repeats", 12)
-    tight = measure_latency(Sleep(0.01), (1, 1), LatencyOptions(warmup=1, target_ci=1e-9, budget_s=0.3))
-    assert tight.end_to_end.stop == "budget"
-    # Chunks never outgrow the budget: 10 ms calls cannot fit more than 30 in 0.3 s (sleep only overruns).
-    assert tight.end_to_end.repeats <= 31
+class Samples:
+    """A stand-in for a clock: hands out the samples it was given, and a time that moves as the test says."""
+
+    def __init__(self, values: list[float], ms_per_sample: float = 1.0) -> None:
+        self.values = iter(values)
+        self.ms_per_sample = ms_per_sample
+        self.now = 0.0
+        self.chunks: list[int] = []
+
+    def sample(self, count: int) -> list[float]:
+        self.chunks.append(count)
+        self.now += count * self.ms_per_sample / 1e3
+        return [next(self.values) for _ in range(count)]
+
+    def clock(self) -> float:
+        return self.now
+
+
+def test_stopping_rule_converges_once_the_ci_is_tight_enough() -> None:
+    # Five identical samples: the CI of the median has width 0, within any target, at min_repeats exactly.
+    samples = Samples([2.0] * 100)
+    stats = repeat_until(samples.sample, LatencyOptions(min_repeats=5, target_ci=0.01), 10.0, Progress(), samples.clock)
+    assert (stats.stop, stats.repeats, stats.median) == ("converged", 5, 2.0)
+    # Spread samples (1..100 in turn) never reach a 1e-9 target: the repeat cap stops it.
+    samples = Samples([float(1 + i % 100) for i in range(1000)])
+    opts = LatencyOptions(min_repeats=5, target_ci=1e-9, max_repeats=12)
+    stats = repeat_until(samples.sample, opts, 10.0, Progress(), samples.clock)
+    assert (stats.stop, stats.repeats) == ("max_repeats", 12)
+
+
+def test_stopping_rule_stops_at_the_budget_and_chunks_never_outgrow_it() -> None:
+    # Calls of 1/64 s (exact in binary) and a 0.25 s budget: 16 calls fit, and the chunks are sized to fit.
+    samples = Samples([15.625 + i % 7 for i in range(10_000)], ms_per_sample=15.625)
+    opts = LatencyOptions(min_repeats=5, target_ci=1e-9)
+    stats = repeat_until(samples.sample, opts, 0.25, Progress(), samples.clock)
+    assert stats.stop == "budget"
+    assert stats.repeats == sum(samples.chunks) == 16
+    assert samples.chunks[0] == 1  # the first call says how long a call takes
+
+
+def test_stopping_rule_takes_two_samples_even_past_the_budget() -> None:
+    samples = Samples([50.0] * 10, ms_per_sample=1000.0)  # each call overruns the whole budget
+    stats = repeat_until(samples.sample, LatencyOptions(min_repeats=5), 0.1, Progress(), samples.clock)
+    assert (stats.stop, stats.repeats) == ("budget", 2)
+
+
+def test_stopping_rule_checks_cancellation_before_each_chunk() -> None:
+    progress = Progress()
+    samples = Samples([1.0, 2.0, 3.0] * 100)
+
+    def cancel_after_first(count: int) -> list[float]:
+        progress.cancelled.set()
+        return samples.sample(count)
+
+    with pytest.raises(MeasurementCancelled):
+        repeat_until(cancel_after_first, LatencyOptions(min_repeats=50), 10.0, progress, samples.clock)
+    assert samples.chunks == [1]
 
 
 def test_threads_are_stated_and_restored() -> None:
@@ -155,11 +200,13 @@ def test_timing_memory_limit_is_checked_before_building() -> None:
 def test_one_measurement_per_device_and_a_bounded_queue() -> None:
     workers = DeviceWorkers(queue_size=1)
     gate = threading.Event()
+    started = threading.Event()
     running = []
 
     def blocking(progress: Progress) -> str:
         running.append(threading.get_ident())
-        gate.wait(10)
+        started.set()
+        gate.wait(120)
         return "ok"
 
     first = workers.submit("cpu", blocking)
@@ -167,14 +214,14 @@ def test_one_measurement_per_device_and_a_bounded_queue() -> None:
     with pytest.raises(DeviceBusyError) as err:
         workers.submit("cpu", blocking)
     assert err.value.retry_after_s >= 1
-    time.sleep(0.1)
+    assert started.wait(120)
     assert len(running) == 1 and second.state == "queued"  # never two on one device
     second.cancel()
     gate.set()
-    assert first.future.result(timeout=10) == "ok"
+    assert first.future.result(timeout=120) == "ok"
     assert second.state == "cancelled"
     third = workers.submit("cpu", lambda p: "again")  # the cancelled one freed its place
-    assert third.future.result(timeout=10) == "again"
+    assert third.future.result(timeout=120) == "again"
     workers.shutdown()
 
 
