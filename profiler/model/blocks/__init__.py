@@ -3,7 +3,7 @@ module all come from this table. Adding a block is one new file and one line bel
 
 from __future__ import annotations
 
-from . import basic, bottleneck, conv, depthwise_separable, inverted_residual, maxpool
+from . import basic, bottleneck, conv, depthwise_separable, fire, inverted_residual, maxpool
 from .base import BlockContext, BlockPlan, BlockType
 
 BLOCKS: dict[str, BlockType] = {
@@ -15,6 +15,7 @@ BLOCKS: dict[str, BlockType] = {
         basic.BLOCK,
         bottleneck.BLOCK,
         maxpool.BLOCK,
+        fire.BLOCK,
     )
 }
 

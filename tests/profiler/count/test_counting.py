@@ -71,10 +71,12 @@ def test_presets_match_fvcore_ptflops_and_torch(name: str) -> None:
 
 
 def _random_row(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool"])
+    kind = rng.choice(["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool", "fire"])
     acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "none"]
     if kind == "maxpool":
         return {"block": kind, "k": rng.choice([2, 3]), "s": rng.choice([1, 2])}
+    if kind == "fire":
+        return {"block": kind, "c": rng.choice([16, 32, 48]), "squeeze": rng.choice([4, 8]), "n": rng.randint(1, 2)}
     row: dict[str, Any] = {
         "block": kind,
         "c": rng.choice([8, 12, 16, 24, 40]),

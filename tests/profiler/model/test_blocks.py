@@ -1,0 +1,106 @@
+"""Blocks with several inputs, run and counted from one graph: SqueezeNet's Fire (a registered block: two
+branches and a concat) and a ShuffleNetV2 unit built as a graph here (channel split, concat, shuffle). Each is
+held to torchvision's own module (same weights, same output) and to fvcore and ptflops run on ours."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models.shufflenetv2 import InvertedResidual as ShuffleUnit
+from torchvision.models.squeezenet import Fire
+
+from profiler import SpecError, build_model, parse_spec, profile
+from profiler.count import count_plan
+from profiler.model.blocks import BLOCKS
+from profiler.model.build import Block, ModelPlan
+from profiler.model.graph import INPUT, ChannelShuffle, ChannelSplit, Concat, Graph, Node
+from profiler.model.layers import Act, BatchNorm, Conv
+from tests.references import fvcore_analysis, param_shapes, ptflops_macs
+
+
+def _same_weights(ours: nn.Module, theirs: nn.Module) -> None:
+    assert param_shapes(ours) == param_shapes(theirs)
+    with torch.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            p.copy_(torch.randn_like(q))
+            q.copy_(p)
+
+
+def test_every_registered_block_is_a_row_kind_of_the_spec() -> None:
+    for name, block in BLOCKS.items():
+        assert block.row.__pydantic_fields__["block"].default == name
+
+
+def test_fire_runs_as_torchvision_and_counts_as_fvcore() -> None:
+    spec = parse_spec({"in_channels": 96, "resolution": 55, "classifier": None,
+                       "stages": [{"block": "fire", "c": 128, "squeeze": 16}]})  # fmt: skip
+    ours = build_model(spec)
+    theirs = Fire(96, 16, 64, 64).eval()
+    _same_weights(ours, theirs)
+    x = torch.randn(2, 96, 55, 55)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+    report = profile(spec, batch_size=2)
+    analysis = fvcore_analysis(ours, x)
+    assert report.counts.totals.fvcore_flops == analysis.total()
+    by_name = {r.name: r for r in report.counts.rows}
+    for name, macs in ptflops_macs(ours, x).items():  # ptflops adds one per output element for the bias
+        assert by_name[name].macs == macs - by_name[name].activations
+    assert report.counts.totals.params == sum(p.numel() for p in theirs.parameters())
+    assert report.counts.output_shape == (2, 128, 55, 55)
+
+
+def test_fire_refuses_an_odd_width() -> None:
+    row = {"block": "fire", "c": 9, "squeeze": 4, "width": "fixed"}
+    with pytest.raises(SpecError) as err:
+        profile({"in_channels": 8, "classifier": None, "stages": [row]})
+    ((loc, msg),) = err.value.problems
+    assert loc == ("stages", 0, "c") and "two halves" in msg
+
+
+def _shuffle_unit(chs: int) -> Graph:
+    """torchvision's ShuffleNetV2 unit at stride 1, as a graph: split, one branch, concat, shuffle."""
+    half = chs // 2
+    branch = Graph(
+        (
+            Node("0", Conv(half, half, 1)),
+            Node("1", BatchNorm(half)),
+            Node("2", Act("relu")),
+            Node("3", Conv(half, half, 3, padding=1, groups=half)),
+            Node("4", BatchNorm(half)),
+            Node("5", Conv(half, half, 1)),
+            Node("6", BatchNorm(half)),
+            Node("7", Act("relu")),
+        )
+    )
+    return Graph(
+        (
+            Node("left", ChannelSplit(0)),
+            Node("right", ChannelSplit(1), (INPUT,)),
+            Node("branch2", branch),
+            Node("cat", Concat(), ("left", "branch2")),
+            Node("shuffle", ChannelShuffle(2)),
+        )
+    )
+
+
+def test_split_concat_and_shuffle_run_as_torchvision_and_count_as_fvcore() -> None:
+    chs, size = 116, 28
+    spec = parse_spec({"in_channels": chs, "resolution": size, "classifier": None,
+                       "stages": [{"block": "maxpool", "k": 1, "s": 1}]})  # fmt: skip
+    plan = ModelPlan(spec, (Block(_shuffle_unit(chs), chs, chs, ("stages", 0)),), ())
+    ours = plan.build().eval()
+    theirs = ShuffleUnit(chs, chs, 1).eval()
+    _same_weights(ours, theirs)
+    x = torch.randn(1, chs, size, size)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+    counts = count_plan(plan)
+    analysis = fvcore_analysis(ours, x)
+    by_module = analysis.by_module()
+    for name, totals in counts.modules.items():
+        assert totals.fvcore_flops == by_module[name], name
+        assert dict(totals.unsupported_ops) == dict(analysis.unsupported_ops(name)), name
+    assert counts.output_shape == (1, chs, size, size)
+    assert counts.totals.params == sum(p.numel() for p in theirs.parameters())
