@@ -1,5 +1,7 @@
 """Per-layer latency in context: each leaf layer's (and each op's) time inside real forwards of the whole
 model, recorded by ``torch.profiler`` in a range per layer (``profiler.model.graph.recorded_ranges``).
+Profiled forwards alternate with plain ones, whose times are the end-to-end figure: both see the host in the
+same state (on a shared host, speed drifts by 2x over seconds; measured one after the other, they would not).
 
 On a CUDA device a layer's time is the device time of the kernels its range launched, which the profiler's
 recording does not change. On the CPU a range's duration also holds the profiler's own cost: recording the
@@ -15,6 +17,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -22,7 +25,8 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from ..model.graph import GraphModule, recorded_ranges
+from ..model.graph import _RANGES, GraphModule, recorded_ranges
+from .clocks import Clock
 from .options import LatencyOptions
 from .progress import Progress
 from .stats import Stats, repeat_until, summarize
@@ -87,13 +91,18 @@ def calibrate() -> ProfilerCost:
 def in_context_layers(
     model: GraphModule,
     x: torch.Tensor,
+    forward: Callable[[], object],
+    clock: Clock,
     device: torch.device,
     opts: LatencyOptions,
     deadline: float,
     progress: Progress,
-) -> tuple[list[tuple[str, Stats]], ProfilerCost | None]:
-    """(name, stats) for every leaf and op of ``model``, in execution order, from profiled forwards repeated
-    by the usual stopping rule (on the per-forward sum) until ``deadline``; and the cost taken out (CPU)."""
+) -> tuple[Stats, list[tuple[str, Stats]], ProfilerCost | None]:
+    """The end-to-end figure and (name, stats) for every leaf and op of ``model`` in execution order, and the
+    profiler's cost taken out (CPU). Chunks of plain forwards (``forward`` on ``clock``, a CUDA graph's replay
+    where there is one: the end-to-end samples) alternate with as many profiled eager forwards of ``model`` on
+    ``x`` (the per-layer samples), so that both figures see the same state of the host; the stopping rule runs
+    on the end-to-end samples, until ``deadline``."""
     cuda = device.type == "cuda"
     cost = None if cuda else calibrate()
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -102,28 +111,28 @@ def in_context_layers(
     with recorded_ranges(model) as names:
         wanted = set(names)
 
-        def sample(count: int) -> list[float]:
+        def profiled(count: int) -> None:
             with profile(activities=activities) as prof:
-                for i in range(count):
-                    with record_function(f"forward#{i}"):
-                        model(x)
+                for _ in range(count):
+                    model(x)
                 if cuda:
                     torch.cuda.synchronize(device)
-            sums = [0.0] * count
-            seen: dict[str, int] = defaultdict(int)
             for event in prof.events():
-                if event.name not in wanted:
-                    continue
-                k = seen[event.name]  # the k-th forward's range of this layer (each runs once per forward)
-                seen[event.name] += 1
-                ms = _duration_ms(event, cost)
-                per_layer[event.name].append(ms)
-                sums[k] += ms
-            return sums
+                if event.name in wanted:
+                    per_layer[event.name].append(_duration_ms(event, cost))
 
-        total = repeat_until(sample, opts, deadline, progress)
-    layers = [(name, summarize(per_layer[name], total.stop)) for name in names if per_layer[name]]
-    return layers, cost
+        def sample(count: int) -> list[float]:
+            _RANGES.active = False  # the plain forwards run with no range at all
+            try:
+                plain = clock.sample(forward, count)
+            finally:
+                _RANGES.active = True
+            profiled(count)
+            return plain
+
+        end_to_end = repeat_until(sample, opts, deadline, progress)
+    layers = [(name, summarize(per_layer[name], end_to_end.stop)) for name in names if per_layer[name]]
+    return end_to_end, layers, cost
 
 
 def _duration_ms(event: Any, cost: ProfilerCost | None) -> float:

@@ -128,8 +128,9 @@ def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: 
     )
     return (
         "whole forwards profiled by torch.profiler with a range around every leaf layer and every op a block "
-        f"runs itself (rows named like 'features.3 (add)'), repeated by the stopping rule on their sum; {where}. "
-        "Time between ranges (the model's Python) is in the end-to-end figure and in no layer"
+        f"runs itself (rows named like 'features.3 (add)'), in chunks alternating with as many plain forwards (the "
+        f"end-to-end samples, on which the stopping rule runs); {where}. Time between ranges (the model's Python) "
+        "is in the end-to-end figure and in no layer"
     )
 
 
@@ -182,7 +183,7 @@ def _measure_latency(
     fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
     in_context = opts.per_layer and opts.per_layer_method == "in_context" and isinstance(model, GraphModule)
-    layer_steps = (1 if in_context else len(leaves)) if opts.per_layer else 0
+    layer_steps = 0 if in_context or not opts.per_layer else len(leaves)
     progress.total_steps = opts.warmup + 1 + layer_steps  # warm-up forwards count: progress moves from the start
 
     with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
@@ -198,17 +199,19 @@ def _measure_latency(
         try:
             fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress, counts_steps=True)
             progress.done_steps = opts.warmup
-            # With layers to time too, the whole forward gets a fair share of the budget, not all of it.
-            share = deadline if not opts.per_layer else started + opts.budget_s / 3
-            end_to_end = _measure(fn, clock, opts, share, progress)
-            quality = verdict(end_to_end, opts, probe.read())
-            progress.done_steps = opts.warmup + 1
             timed: list[tuple[str, Stats]] = []
             cost = None
-            if in_context:
+            if in_context:  # the whole forward, interleaved with the profiled ones
                 assert isinstance(model, GraphModule)  # checked above
-                timed, cost = in_context_layers(model, x, device, opts, deadline, progress)
-            elif opts.per_layer:
+                end_to_end, timed, cost = in_context_layers(model, x, fn, clock, device, opts, deadline, progress)
+                quality = verdict(end_to_end, opts, probe.read())
+            else:
+                # With layers to time alone too, the whole forward gets a fair share of the budget, not all of it.
+                share = deadline if not opts.per_layer else started + opts.budget_s / 3
+                end_to_end = _measure(fn, clock, opts, share, progress)
+                quality = verdict(end_to_end, opts, probe.read())
+            progress.done_steps = opts.warmup + 1
+            if opts.per_layer and not in_context:
                 inputs = _leaf_inputs(model, x, leaves)
                 for i, (name, module) in enumerate(leaves):
                     remaining = max(deadline - time.monotonic(), 0.0)
