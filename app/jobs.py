@@ -30,6 +30,8 @@ class ProfileJob:
     store: ResultStore | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when every device was done and the result stored
+    cancel_requested: bool = False
     saved: Stored | None = None
     save_error: str | None = None
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -57,6 +59,7 @@ class ProfileJob:
             log.exception("storing job %s failed", self.id)
             self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
         finally:
+            self.finished = time.monotonic()
             self._finished.set()
 
     @property
@@ -67,13 +70,17 @@ class ProfileJob:
         return self._finished.wait(timeout)
 
     def cancel(self) -> None:
+        self.cancel_requested = True
         for j in self.jobs:
             j.cancel()
 
     def state(self) -> str:
-        """queued, running, then (once every device is done and the result stored) cancelled, failed or done."""
+        """queued, running, cancelling (asked to stop: each device stops at its next check), then (once every
+        device is done and the result stored) cancelled, failed or done."""
         states = {j.state for j in self.jobs}
         if not self.done:
+            if self.cancel_requested:
+                return "cancelling"
             return "queued" if states == {"queued"} else "running"
         for s in ("cancelled", "failed"):
             if s in states:
@@ -95,7 +102,7 @@ class ProfileJob:
         out: dict[str, Any] = {
             "id": self.id,
             "state": self.state(),
-            "elapsed_s": round(time.monotonic() - self.created, 3),
+            "elapsed_s": round((self.finished if self.finished is not None else time.monotonic()) - self.created, 3),
             "devices": [j.status() for j in self.jobs],
         }
         if self.done and self.save_error:

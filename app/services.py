@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from profiler import DeviceBusyError, DeviceWorkers, Job
+from profiler import DeviceBusyError, DeviceWorkers, Job, describe_devices
 
 from .counting import compare_encoded, count_encoded, count_for_latency, limiter_for, run_count
 from .jobs import JobStore, ProfileJob
@@ -145,6 +145,22 @@ class ProfileService:
             self.settings.limits,
         )
         return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
+
+    # ---- devices ---------------------------------------------------------------------------------------
+
+    def devices(self) -> list[dict[str, Any]]:
+        out = []
+        for device in describe_devices():
+            roofs = self.workers.roofs.get(device["device"])
+            out.append(
+                {
+                    **device,
+                    "roofs": roofs.to_dict() if roofs else None,
+                    "roofs_note": None if roofs else "measured by the device's first latency measurement",
+                    "waiting": self.workers.waiting(device["device"]),
+                }
+            )
+        return out
 
     # ---- jobs ------------------------------------------------------------------------------------------
 

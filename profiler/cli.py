@@ -41,6 +41,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--counter", choices=COUNTERS, default=COUNTERS[0])
     p.add_argument("--latency", action="append", default=[], metavar="DEVICE", help="measure on cpu, cuda, cuda:N")
     p.add_argument("--per-layer", action="store_true", help="with --latency: time every layer too")
+    p.add_argument(
+        "--per-layer-method", choices=["in_context", "isolated"], default="in_context", help="how layers are timed"
+    )
     p.add_argument("--budget", type=float, default=10.0, help="with --latency: seconds per device")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--output", help="write there instead of standard output")
@@ -64,7 +67,13 @@ def _spec(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(report: Any, device: str, args: argparse.Namespace) -> LatencyResult:
-    opts = LatencyOptions(device=device, batch_size=args.batch_size, per_layer=args.per_layer, budget_s=args.budget)
+    opts = LatencyOptions(
+        device=device,
+        batch_size=args.batch_size,
+        per_layer=args.per_layer,
+        per_layer_method=args.per_layer_method,
+        budget_s=args.budget,
+    )
     measurement = latency_measurement(report, opts)
     workers = DeviceWorkers(queue_size=0)
     job = workers.submit(measurement.device, measurement, expected_s=args.budget)
@@ -104,11 +113,22 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
             f"95% CI [{e['ci95_ms'][0]:.3f}, {e['ci95_ms'][1]:.3f}], CV {e['cv']:.1%}, {e['repeats']} repeats "
             f"({e['stop']})\n"
         )
+        quality = lat.get("quality") or {}
+        if quality.get("verdict") == "noisy":
+            out.write(f"  WARNING: noisy measurement, do not trust it: {'; '.join(quality['reasons'])}\n")
         if "per_layer" in lat:
+            per_layer = lat["per_layer"]
             out.write(
-                f"  per-layer sum {lat['per_layer']['sum_of_medians_ms']:.3f} ms "
-                f"= {lat['per_layer']['sum_over_end_to_end']:.2f} x end-to-end\n"
+                f"  per-layer ({per_layer['method']}) sum {per_layer['sum_of_medians_ms']:.3f} ms "
+                f"= {per_layer['sum_over_end_to_end']:.2f} x end-to-end\n"
             )
+            for layer in per_layer["layers"]:
+                if layer.get("bound"):
+                    out.write(
+                        f"    {layer['name']:<34}{layer['median_ms']:>10.3f} ms  {layer['bound']:<8}"
+                        f"{(layer['achieved_flops_per_s'] or 0) / 1e9:>10.1f} GFLOP/s"
+                        f"{(layer['achieved_bytes_per_s'] or 0) / 1e9:>9.1f} GB/s\n"
+                    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,12 +13,17 @@ def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
+ROOFLINE_FIELDS = ("bytes", "intensity", "achieved_flops_per_s", "achieved_bytes_per_s", "bound")
+
+
 def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
-    """One row per leaf layer, in execution order; per device timed layer by layer, its median and CI."""
+    """One row per leaf layer, in execution order; per device timed layer by layer, its median, CI and place
+    under the device's roofs."""
     timed = [lat for lat in body.get("latency") or [] if "per_layer" in lat]
     fields = list(body["layers"][0]) if body["layers"] else []
     for lat in timed:
-        fields += [f"{lat['device']}_median_ms", f"{lat['device']}_ci95_ms"]
+        device = lat["device"]
+        fields += [f"{device}_median_ms", f"{device}_ci95_ms"] + [f"{device}_{f}" for f in ROOFLINE_FIELDS]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     per_layer = [{x["name"]: x for x in lat["per_layer"]["layers"]} for lat in timed]
@@ -28,6 +33,8 @@ def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
             stats = by_name.get(row["name"], {})
             cells[f"{lat['device']}_median_ms"] = stats.get("median_ms")
             cells[f"{lat['device']}_ci95_ms"] = _cell(stats.get("ci95_ms"))
+            for f in ROOFLINE_FIELDS:
+                cells[f"{lat['device']}_{f}"] = stats.get(f)
         writer.writerow(cells)
 
 

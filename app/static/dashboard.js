@@ -8,6 +8,9 @@ const FIGURES = [
   ["activations", "activations"],
 ];
 const CHARTED = [["macs", "MACs"], ["params", "parameters"], ["activations", "activations"]];
+// What bounds a layer (the roofline's verdict), as bar colours; layers with no verdict are grey.
+const BOUND_COLORS = { compute: "#2563eb", memory: "#ea580c", overhead: "#9ca3af" };
+const BLOCK_PALETTE = ["#2563eb", "#ea580c", "#059669", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
 const charts = [];
 let currentJob = null;
 let shown = null;
@@ -223,18 +226,30 @@ function totalsTable(columns, ratios) {
 
 function latencySummary(report) {
   const parts = (report.latency || []).map((lat) => {
-    if (!lat.end_to_end) return `${lat.device}: ${lat.error}`;
+    const line = document.createElement("div");
+    if (!lat.end_to_end) {
+      line.textContent = `${lat.device}: ${lat.error}`;
+      return line;
+    }
     const e = lat.end_to_end;
     let text = `${lat.device} (${lat.device_name}): median ${e.median_ms.toFixed(3)} ms, 95% CI ` +
       `[${e.ci95_ms[0].toFixed(3)}, ${e.ci95_ms[1].toFixed(3)}], CV ${(100 * e.cv).toFixed(1)}%, ` +
       `${e.repeats} repeats (${e.stop}); ${lat.method}`;
     if (lat.per_layer) {
-      text += `. Per layer: sum ${lat.per_layer.sum_of_medians_ms.toFixed(3)} ms = ` +
-        `${lat.per_layer.sum_over_end_to_end.toFixed(2)} × end-to-end (${lat.per_layer.method})`;
+      text += `. Per layer (${lat.per_layer.method}): sum ${lat.per_layer.sum_of_medians_ms.toFixed(3)} ms = ` +
+        `${lat.per_layer.sum_over_end_to_end.toFixed(2)} × end-to-end`;
     }
-    return text;
+    line.textContent = text;
+    if (lat.quality && lat.quality.verdict === "noisy") {
+      const warning = document.createElement("div");
+      warning.className = "warning";
+      warning.dataset.device = lat.device;
+      warning.textContent = `⚠ noisy measurement on ${lat.device}, do not trust it: ${lat.quality.reasons.join("; ")}`;
+      line.append(warning);
+    }
+    return line;
   });
-  $("latency-summary").textContent = parts.join("\n");
+  $("latency-summary").replaceChildren(...parts);
 }
 
 // Layer names of every side in execution order: a's, with b's own names placed after their predecessor.
@@ -265,12 +280,80 @@ function drawCharts(sides) {
   const timed = sides.flatMap(([side, report]) => (report.latency || []).filter((l) => l.per_layer).map((l) => [side, l]));
   if (timed.length) {
     const which = everyLayer ? "every layer" : "conv/linear layers";
-    boxes.push(chartBox("latency", `latency per layer (median ms, each timed alone; ${which})`, names, timed.map(([side, lat]) => {
-      const medians = new Map(lat.per_layer.layers.map((x) => [x.name, x.median_ms]));
-      return { label: lat.device, data: names.map((n) => medians.get(n) ?? null), backgroundColor: "#059669" };
+    const how = timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
+    boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}; colour: compute-, memory- or overhead-bound)`, names, timed.map(([side, lat]) => {
+      const byLayer = new Map(lat.per_layer.layers.map((x) => [x.name, x]));
+      return {
+        label: sides.length > 1 ? `${side.toUpperCase()} ${lat.device}` : lat.device,
+        data: names.map((n) => byLayer.get(n)?.median_ms ?? null),
+        backgroundColor: names.map((n) => BOUND_COLORS[byLayer.get(n)?.bound] || "#d1d5db"),
+      };
     })));
+    boxes.push(rooflineBox(timed));
   }
   $("charts").replaceChildren(...boxes);
+}
+
+// Log-log roofline: each timed layer with FLOPs is a point (intensity, achieved FLOP/s), coloured by its block;
+// the device's measured roofs are the lines. Several sides share one chart (circles for A, triangles for B).
+function rooflineBox(timed) {
+  const [, first] = timed[0];
+  const roofs = first.roofs;
+  const datasets = [];
+  const xs = [];
+  for (const [side, lat] of timed) {
+    const byBlock = new Map();
+    for (const layer of lat.per_layer.layers) {
+      if (!layer.intensity || !layer.achieved_flops_per_s) continue;  // no FLOPs: not on a log-log roofline
+      const block = layer.name.split(".").slice(0, 2).join(".");
+      if (!byBlock.has(block)) byBlock.set(block, []);
+      byBlock.get(block).push({ x: layer.intensity, y: layer.achieved_flops_per_s, name: layer.name, bound: layer.bound });
+      xs.push(layer.intensity);
+    }
+    [...byBlock.entries()].forEach(([block, points], i) => datasets.push({
+      type: "scatter",
+      label: timed.length > 1 ? `${side.toUpperCase()} ${block}` : block,
+      data: points,
+      pointStyle: side === "b" ? "triangle" : "circle",
+      pointRadius: 4,
+      backgroundColor: BLOCK_PALETTE[i % BLOCK_PALETTE.length],
+    }));
+  }
+  const peak = roofs && roofs.flops_per_s[first.dtype];
+  if (peak && roofs.bytes_per_s && xs.length) {
+    const lo = Math.min(...xs, peak / roofs.bytes_per_s) / 4;
+    const hi = Math.max(...xs, peak / roofs.bytes_per_s) * 4;
+    const ridge = peak / roofs.bytes_per_s;
+    datasets.push({ type: "line", label: `memory roof ${short(roofs.bytes_per_s)}B/s`, data: [{ x: lo, y: lo * roofs.bytes_per_s }, { x: ridge, y: peak }], borderColor: "#111827", borderWidth: 1.5, pointRadius: 0 });
+    datasets.push({ type: "line", label: `compute roof ${short(peak)}FLOP/s (${first.dtype})`, data: [{ x: ridge, y: peak }, { x: hi, y: peak }], borderColor: "#111827", borderDash: [6, 3], borderWidth: 1.5, pointRadius: 0 });
+  }
+  const box = document.createElement("div");
+  box.className = "chart";
+  const h = document.createElement("h3");
+  h.textContent = `roofline on ${first.device}: achieved FLOP/s against FLOPs per byte (layers with FLOPs; the roofs measured)`;
+  const holder = document.createElement("div");
+  holder.className = "canvas-box";
+  const canvas = document.createElement("canvas");
+  canvas.id = "chart-roofline";
+  holder.append(canvas);
+  box.append(h, holder);
+  charts.push(new Chart(canvas, {
+    type: "scatter",
+    data: { datasets },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: {
+        legend: { display: datasets.length <= 12, labels: { boxWidth: 10, font: { size: 9 } } },
+        tooltip: { callbacks: { label: (c) => c.raw.name ? `${c.raw.name}: ${short(c.raw.y)}FLOP/s at ${c.raw.x.toFixed(2)} FLOP/B (${c.raw.bound})` : c.dataset.label } },
+      },
+      scales: {
+        x: { type: "logarithmic", title: { display: true, text: "FLOPs per byte" }, ticks: { callback: (v) => short(v) } },
+        y: { type: "logarithmic", title: { display: true, text: "FLOP/s" }, ticks: { callback: (v) => short(v) } },
+      },
+    },
+  }));
+  return box;
 }
 
 function chartBox(key, title, labels, datasets) {

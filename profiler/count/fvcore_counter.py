@@ -39,7 +39,7 @@ def fvcore_counts(plan: ModelPlan, counts: Counts, limits: Limits) -> Counts:
         totals.fvcore_flops = int(by_module[name])
         totals.unsupported_ops.clear()
         totals.unsupported_ops.update(analysis.unsupported_ops(name))
-    return Counts(counts.input_shape, counts.output_shape, rows, modules)
+    return Counts(counts.input_shape, counts.output_shape, rows, modules, counts.op_elements)
 
 
 def _ops(analysis: FlopCountAnalysis, name: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Loc, SpecError
 from ..model.build import ModelPlan
-from ..model.graph import INPUT, Graph, Op, ShapeMismatch
+from ..model.graph import INPUT, Graph, Op, ShapeMismatch, op_row_name
 from ..model.layers import ACTIVATIONS, Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
 
 Shape = tuple[int, ...]
@@ -182,6 +182,8 @@ class Counts:
     output_shape: Shape
     rows: list[LayerRow]
     modules: dict[str, ModuleTotals]  # every ancestor of a leaf, by dotted name; "" is the whole model
+    # Elements each op a block runs itself reads and writes (``features.3 (add)``: 3 x its output): its traffic.
+    op_elements: dict[str, int] = field(default_factory=dict)
 
     @property
     def totals(self) -> ModuleTotals:
@@ -221,7 +223,15 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
     )
 
 
-def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: list[tuple[str, str]], loc: Loc) -> Shape:
+def _walk(
+    prefix: str,
+    graph: Graph,
+    shape: Shape,
+    rows: list[LayerRow],
+    ops: list[tuple[str, str]],
+    loc: Loc,
+    op_elements: dict[str, int],
+) -> Shape:
     """Propagate ``shape`` through ``graph``, appending a row per leaf layer and (owner, op) per op fvcore does
     not count; returns the graph's output shape."""
     owner = prefix[:-1]
@@ -231,13 +241,14 @@ def _walk(prefix: str, graph: Graph, shape: Shape, rows: list[LayerRow], ops: li
         ins = [outputs[s] for s in node.inputs] if node.inputs else [prev]
         op = node.op
         if isinstance(op, Graph):
-            out = _walk(f"{prefix}{node.name}.", op, ins[0], rows, ops, loc)
+            out = _walk(f"{prefix}{node.name}.", op, ins[0], rows, ops, loc, op_elements)
         elif isinstance(op, Op):
             try:
                 out = op.shape(*ins)
             except ShapeMismatch as exc:
                 raise SpecError.at(loc, f"{prefix}{node.name}: {exc}") from None
             ops.extend((owner, name) for name in op.unsupported_ops)
+            op_elements[op_row_name(owner, node.name)] = sum(map(math.prod, ins)) + math.prod(out)
         else:
             try:
                 c = HANDLES[type(op)](op, ins[0])
@@ -254,11 +265,12 @@ def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
     input_shape: Shape = (batch_size, plan.spec.in_channels, h, w)
     rows: list[LayerRow] = []
     ops: list[tuple[str, str]] = []
+    op_elements: dict[str, int] = {}
     shape = input_shape
     for i, block in enumerate(plan.blocks):
-        shape = _walk(f"features.{i}.", block.graph, shape, rows, ops, block.loc)
-    shape = _walk("", Graph(plan.head), shape, rows, ops, ("classifier",))
-    return Counts(input_shape, shape, rows, aggregate(rows, ops))
+        shape = _walk(f"features.{i}.", block.graph, shape, rows, ops, block.loc, op_elements)
+    shape = _walk("", Graph(plan.head), shape, rows, ops, ("classifier",), op_elements)
+    return Counts(input_shape, shape, rows, aggregate(rows, ops), op_elements)
 
 
 def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:

@@ -17,10 +17,14 @@ import torch
 from torch import nn
 
 from ..errors import MeasurementOutOfMemory
+from ..model.graph import GraphModule
 from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, resolve_device
+from .in_context import ProfilerCost, in_context_layers
 from .options import LatencyOptions
 from .progress import Progress
+from .quality import ContentionProbe, verdict
+from .roofline import LayerCost, Roofs, measure_roofs, roofline
 from .stats import Stats, repeat_until
 
 __all__ = ["LatencyResult", "LayerLatency", "measure_latency"]
@@ -41,8 +45,9 @@ def _cpu_threads(threads: int | None) -> Iterator[int]:
 
 @dataclass(frozen=True)
 class LayerLatency:
-    name: str
+    name: str  # a leaf's dotted name, or an op's row (``features.3 (add)``)
     stats: Stats
+    roofline: dict[str, Any] | None = None  # where it sits under the device's roofs (roofline.roofline)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class LatencyResult:
     end_to_end: Stats
     layers: tuple[LayerLatency, ...] = ()
     seconds: float = 0.0
+    quality: dict[str, Any] | None = None
+    roofs: Roofs | None = None
+    per_layer_method: str | None = None  # what was done: "in_context" or "isolated"
+    profiler_cost: ProfilerCost | None = None
 
     def to_dict(self) -> dict[str, Any]:
         opts = self.options
@@ -70,19 +79,25 @@ class LatencyResult:
             "budget_s": opts.budget_s,
             "method": _method(self.device, opts),
             "end_to_end": self.end_to_end.to_dict(),
+            "quality": self.quality,
             "seconds": round(self.seconds, 3),
         }
+        if self.roofs is not None:
+            out["roofs"] = self.roofs.to_dict()
         if self.layers:
             total = sum(layer.stats.median for layer in self.layers)
             out["per_layer"] = {
-                "method": "each leaf layer timed alone on the input it received in a real forward, with the "
-                "same clock and stopping rule; no hook runs inside any timed call"
-                + ("; each layer replayed as its own CUDA graph" if opts.cuda_graph else ""),
+                "method": self.per_layer_method,
+                "how": _per_layer_how(self.per_layer_method, self.device, opts, self.profiler_cost),
                 "sum_of_medians_ms": total,
                 "end_to_end_median_ms": self.end_to_end.median,
                 "sum_over_end_to_end": total / self.end_to_end.median if self.end_to_end.median else None,
-                "layers": [{"name": layer.name, **layer.stats.to_dict()} for layer in self.layers],
+                "layers": [
+                    {"name": layer.name, **layer.stats.to_dict(), **(layer.roofline or {})} for layer in self.layers
+                ],
             }
+            if self.profiler_cost is not None:
+                out["per_layer"]["profiler_cost"] = self.profiler_cost.to_dict()
         return out
 
 
@@ -96,24 +111,50 @@ def _method(device: str, opts: LatencyOptions) -> str:
     )
 
 
+def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: ProfilerCost | None) -> str:
+    if method == "isolated":
+        return (
+            "each leaf layer timed alone on the input it received in a real forward, with the same clock and "
+            "stopping rule; no hook runs inside any timed call"
+            + ("; each layer replayed as its own CUDA graph" if opts.cuda_graph else "")
+        )
+    where = (
+        "the device time of the kernels each range launched (torch.profiler, CUDA activity), eager forwards"
+        if device != "cpu"
+        else "each range's duration less the profiler's own cost, measured: "
+        f"{cost.per_range_us:.2f} us per range + {cost.per_op_us:.2f} us per op recorded inside it"
+        if cost
+        else "each range's duration"
+    )
+    return (
+        "whole forwards profiled by torch.profiler with a range around every leaf layer and every op a block "
+        f"runs itself (rows named like 'features.3 (add)'), in chunks alternating with as many plain forwards (the "
+        f"end-to-end samples, on which the stopping rule runs); {where}. Time between ranges (the model's Python) "
+        "is in the end-to-end figure and in no layer"
+    )
+
+
 def measure_latency(
-    model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress | None = None
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    opts: LatencyOptions,
+    progress: Progress | None = None,
+    costs: dict[str, LayerCost] | None = None,
 ) -> LatencyResult:
-    """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says.
+    """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says; ``costs`` (per layer, at
+    this batch and dtype) place each timed layer under the device's roofs.
 
     Out of memory (CUDA or host) raises MeasurementOutOfMemory, and not from inside the ``except`` block:
     the original exception's traceback holds the frames, hence the tensors, of the failed measurement, and a
     caller keeping the error (a job's future) would keep the memory too.
     """
     try:
-        return _measure_latency(model, input_shape, opts, progress or Progress())
+        return _measure_latency(model, input_shape, opts, progress or Progress(), costs or {})
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
         if (
             isinstance(exc, RuntimeError)
             and not isinstance(exc, torch.OutOfMemoryError)
-            and (
-                "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
-            )
+            and "can't allocate memory" not in str(exc)  # torch's host allocator says so in a plain RuntimeError
         ):
             raise
         detail = f"{type(exc).__name__}: {str(exc)[-200:]}"
@@ -131,48 +172,76 @@ def measure_latency(
 
 
 def _measure_latency(
-    model: nn.Module, input_shape: tuple[int, ...], opts: LatencyOptions, progress: Progress
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    opts: LatencyOptions,
+    progress: Progress,
+    costs: dict[str, LayerCost],
 ) -> LatencyResult:
     device = resolve_device(opts.device)
     dtype = _DTYPES[opts.dtype]
     fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
-    started = time.monotonic()
-    deadline = started + opts.budget_s
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
-    progress.total_steps = 1 + (len(leaves) if opts.per_layer else 0)
+    in_context = opts.per_layer and opts.per_layer_method == "in_context" and isinstance(model, GraphModule)
+    layer_steps = 0 if in_context or not opts.per_layer else len(leaves)
+    progress.total_steps = opts.warmup + 1 + layer_steps  # warm-up forwards count: progress moves from the start
 
     with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
+        roofs = measure_roofs(str(device))  # once per process, before the budget starts
+        started = time.monotonic()
+        deadline = started + opts.budget_s
+        probe = ContentionProbe(threads if device.type == "cpu" else 1)
         model = model.eval().to(device=device, dtype=dtype).to(memory_format=fmt)
         x = torch.randn(input_shape, device=device).to(dtype=dtype, memory_format=fmt)
         clock: Clock = CpuClock() if device.type == "cpu" else CudaClock(device)
         cudnn_before = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = device.type == "cuda"
         try:
-            fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress)
-            # With layers to time too, the whole forward gets a fair share of the budget, not all of it.
-            share = deadline if not opts.per_layer else started + opts.budget_s / 3
-            end_to_end = _measure(fn, clock, opts, share, progress)
-            progress.done_steps = 1
-            layers: list[LayerLatency] = []
-            if opts.per_layer:
+            fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress, counts_steps=True)
+            progress.done_steps = opts.warmup
+            timed: list[tuple[str, Stats]] = []
+            cost = None
+            if in_context:  # the whole forward, interleaved with the profiled ones
+                assert isinstance(model, GraphModule)  # checked above
+                end_to_end, timed, cost = in_context_layers(model, x, fn, clock, device, opts, deadline, progress)
+                quality = verdict(end_to_end, opts, probe.read())
+            else:
+                # With layers to time alone too, the whole forward gets a fair share of the budget, not all of it.
+                share = deadline if not opts.per_layer else started + opts.budget_s / 3
+                end_to_end = _measure(fn, clock, opts, share, progress)
+                quality = verdict(end_to_end, opts, probe.read())
+            progress.done_steps = opts.warmup + 1
+            if opts.per_layer and not in_context:
                 inputs = _leaf_inputs(model, x, leaves)
                 for i, (name, module) in enumerate(leaves):
                     remaining = max(deadline - time.monotonic(), 0.0)
                     layer_deadline = time.monotonic() + remaining / (len(leaves) - i)
                     layer_fn = _prepare(partial(module, inputs[name]), device, opts, layer_deadline, progress)
-                    layers.append(LayerLatency(name, _measure(layer_fn, clock, opts, layer_deadline, progress)))
-                    progress.done_steps = 2 + i
+                    timed.append((name, _measure(layer_fn, clock, opts, layer_deadline, progress)))
+                    progress.done_steps = opts.warmup + 2 + i
+            progress.done_steps = progress.total_steps
         finally:
             torch.backends.cudnn.benchmark = cudnn_before
-    name = cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    layers = tuple(
+        LayerLatency(
+            name,
+            stats,
+            roofline(costs[name], stats.median / 1e3, roofs, opts.dtype) if name in costs else None,
+        )
+        for name, stats in timed
+    )
     return LatencyResult(
-        str(device),
-        name,
-        opts,
-        threads if device.type == "cpu" else None,
-        end_to_end,
-        tuple(layers),
-        time.monotonic() - started,
+        device=str(device),
+        device_name=cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
+        options=opts,
+        threads=threads if device.type == "cpu" else None,
+        end_to_end=end_to_end,
+        layers=layers,
+        seconds=time.monotonic() - started,
+        quality=quality,
+        roofs=roofs,
+        per_layer_method=("in_context" if in_context else "isolated") if opts.per_layer else None,
+        profiler_cost=cost,
     )
 
 
@@ -183,15 +252,23 @@ def _measure(
 
 
 def _prepare(
-    fn: Callable[[], object], device: torch.device, opts: LatencyOptions, warmup_until: float, progress: Progress
+    fn: Callable[[], object],
+    device: torch.device,
+    opts: LatencyOptions,
+    warmup_until: float,
+    progress: Progress,
+    counts_steps: bool = False,
 ) -> Callable[[], object]:
     """Warm up ``fn`` (at least once, then until ``opts.warmup`` calls or ``warmup_until``); on CUDA with
-    graphs on, return the replay of its captured graph. Cancellation is checked between warm-up calls."""
+    graphs on, return the replay of its captured graph. Cancellation is checked between warm-up calls; with
+    ``counts_steps``, each warm-up call is a step of ``progress``."""
     if device.type == "cuda" and opts.cuda_graph:
         return graphed(fn, device, opts.warmup)
     for i in range(opts.warmup):
         progress.check()
         fn()
+        if counts_steps:
+            progress.done_steps = i + 1
         if i and time.monotonic() > warmup_until:
             break
     if device.type == "cuda":

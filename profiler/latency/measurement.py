@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..count import Counts
 from ..limits import Limits
 from ..model.build import plan_model
 from ..spec import ModelSpec
@@ -13,6 +15,7 @@ from .devices import resolve_device
 from .measure import LatencyResult, measure_latency
 from .options import DTYPE_BYTES, LatencyOptions
 from .progress import Progress
+from .roofline import LayerCost
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -28,13 +31,15 @@ class Measurement:
     input_shape: tuple[int, ...]
     options: LatencyOptions
     limits: Limits
+    costs: dict[str, LayerCost] = field(default_factory=dict)  # per layer and op, at this batch and dtype
 
     @property
     def device(self) -> str:
         return self.options.device
 
     def __call__(self, progress: Progress) -> LatencyResult:
-        return measure_latency(plan_model(self.spec, self.limits).build(), self.input_shape, self.options, progress)
+        model = plan_model(self.spec, self.limits).build()
+        return measure_latency(model, self.input_shape, self.options, progress, self.costs)
 
 
 def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
@@ -54,4 +59,21 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     needed = DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
     limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
     options = dataclasses.replace(options, device=str(device), cuda_graph=options.cuda_graph and device.type == "cuda")
-    return Measurement(report.spec, (options.batch_size, *counts.input_shape[1:]), options, limits)
+    input_shape = (options.batch_size, *counts.input_shape[1:])
+    return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))
+
+
+def _costs(counts: Counts, options: LatencyOptions) -> dict[str, LayerCost]:
+    """Each layer's FLOPs and bytes at the measured batch and dtype: input and output activations and
+    weights for a layer, inputs and output for an op."""
+    scale = options.batch_size / counts.input_shape[0]
+    width = DTYPE_BYTES[options.dtype]
+    costs = {
+        row.name: LayerCost(
+            int(row.flops * scale),
+            width * int((math.prod(row.input_shape) + row.activations) * scale + row.params),
+        )
+        for row in counts.rows
+    }
+    costs.update({name: LayerCost(0, width * int(n * scale)) for name, n in counts.op_elements.items()})
+    return costs

@@ -23,7 +23,12 @@ class MeasureOptions:
     dtype: Dtype = "float32"
     channels_last: StrictBool = Field(default=False, description="channels_last memory format for model and input")
     cuda_graph: StrictBool = Field(default=False, description="time replays of a captured CUDA graph (GPU only)")
-    per_layer: StrictBool = Field(default=False, description="also time every leaf layer alone on its recorded input")
+    per_layer: StrictBool = Field(default=False, description="also time every leaf layer (and every op of a block)")
+    per_layer_method: Literal["in_context", "isolated"] = Field(
+        default="in_context",
+        description="in_context: each layer's time inside profiled whole forwards (torch.profiler); isolated: each "
+        "leaf timed alone on the input it received",
+    )
     warmup: StrictInt = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
     budget_s: StrictFloat = Field(default=10.0, gt=0, description="time budget of each device's measurement")
     target_ci: StrictFloat = Field(

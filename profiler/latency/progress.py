@@ -19,6 +19,7 @@ class Progress:
     total_steps: int = 1
     done_steps: int = 0
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # when the measurement ended (its worker sets it)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     def check(self) -> None:

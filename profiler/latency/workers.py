@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DeviceBusyError, MeasurementCancelled
+from .measure import LatencyResult
 from .process import TimingProcess
 from .progress import Progress
+from .roofline import Roofs
 
 __all__ = ["DeviceWorkers", "Job"]
 
@@ -33,18 +35,28 @@ class Job:
     submitted: float = field(default_factory=time.monotonic)
 
     def cancel(self) -> None:
-        self.progress.cancelled.set()  # a running measurement stops at its next chunk
-        self.future.cancel()  # a queued one never starts
+        self.progress.cancelled.set()  # a running measurement stops at its next check
+        if self.future.cancel():  # a queued one never starts: it ends now
+            self.progress.finished = time.monotonic()
 
     @property
     def state(self) -> str:
+        """queued, running, cancelling (asked to stop, not stopped yet), then cancelled, failed or done."""
         if self.future.cancelled() or (
             self.future.done() and isinstance(self.future.exception(), MeasurementCancelled)
         ):
             return "cancelled"
         if self.future.done():
             return "failed" if self.future.exception() else "done"
+        if self.progress.cancelled.is_set():
+            return "cancelling"
         return "running" if self.future.running() else "queued"
+
+    @property
+    def elapsed_s(self) -> float:
+        """From submission to the end of the measurement (to now while it runs)."""
+        end = self.progress.finished
+        return (end if end is not None else time.monotonic()) - self.submitted
 
     def status(self) -> dict[str, Any]:
         return {
@@ -53,7 +65,7 @@ class Job:
             "state": self.state,
             "steps_done": self.progress.done_steps,
             "steps_total": self.progress.total_steps,
-            "elapsed_s": round(time.monotonic() - self.submitted, 3),
+            "elapsed_s": round(self.elapsed_s, 3),
         }
 
 
@@ -73,6 +85,12 @@ class DeviceWorkers:
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
+        self.roofs: dict[str, Roofs] = {}  # each device's roofs, as its last measurement measured them
+
+    def waiting(self, device: str) -> int:
+        """Measurements queued or running on ``device``."""
+        with self._lock:
+            return self._pending.get(device, 0)
 
     def submit(self, device: str, measure: Callable[[Progress], Any], expected_s: float = 10.0) -> Job:
         """Queue ``measure(progress)`` on ``device`` (a name as ``resolve_device`` gives it: ``cpu``, ``cuda:0``);
@@ -89,15 +107,22 @@ class DeviceWorkers:
                 executor = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"timing-{key}")
                 if self.isolated:
                     self.processes[key] = TimingProcess(key)
-        future = executor.submit(self._run, measure, progress, self.processes.get(key))
+        future = executor.submit(self._run, key, measure, progress, self.processes.get(key))
         future.add_done_callback(lambda _: self._release(key))
         return Job(key, future, progress)
 
-    @staticmethod
-    def _run(measure: Callable[[Progress], Any], progress: Progress, process: TimingProcess | None) -> Any:
-        progress.check()
-        progress.started = time.monotonic()
-        return process.run(measure, progress) if process else measure(progress)
+    def _run(
+        self, key: str, measure: Callable[[Progress], Any], progress: Progress, process: TimingProcess | None
+    ) -> Any:
+        try:
+            progress.check()
+            progress.started = time.monotonic()
+            result = process.run(measure, progress) if process else measure(progress)
+        finally:
+            progress.finished = time.monotonic()  # before the future is done: a reader never sees it unset
+        if isinstance(result, LatencyResult) and result.roofs is not None:
+            self.roofs[key] = result.roofs
+        return result
 
     def _release(self, key: str) -> None:
         with self._lock:

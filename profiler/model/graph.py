@@ -10,16 +10,31 @@ fvcore does not count it, under the module that runs it (as fvcore attributes it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from .layers import Layer
 
-__all__ = ["INPUT", "Add", "ChannelShuffle", "ChannelSplit", "Concat", "Graph", "GraphModule", "Mul", "Node", "Op"]
+__all__ = [
+    "INPUT",
+    "Add",
+    "ChannelShuffle",
+    "ChannelSplit",
+    "Concat",
+    "Graph",
+    "GraphModule",
+    "Mul",
+    "Node",
+    "Op",
+    "op_row_name",
+    "recorded_ranges",
+]
 
 INPUT = "input"  # the graph's own input, as a node's source
 Shape = tuple[int, ...]
@@ -148,6 +163,18 @@ def sequence(*groups: Node | Sequence[Node] | None) -> tuple[Node, ...]:
 Step = tuple[Callable[..., Tensor], tuple[int, ...]]
 
 
+def op_row_name(owner: str, node: str) -> str:
+    """How the report names the work of an op node: ``features.3 (add)``."""
+    return f"{owner} ({node})" if owner else f"({node})"
+
+
+class _Ranges:
+    active = False  # set by recorded_ranges(): GraphModules then wrap each leaf and op in a profiler range
+
+
+_RANGES = _Ranges()
+
+
 class GraphModule(nn.Module):
     """Runs a ``Graph``: each module node is a child under its name (so ``features.4.conv_dw`` is the
     report's row and the module's name alike); op nodes run in this module's ``forward``."""
@@ -167,9 +194,53 @@ class GraphModule(nn.Module):
             steps.append((fn, sources))
             index[node.name] = i + 1
         self._steps = steps
+        self._graph = graph
+        self._range_names: list[str | None] = []
 
     def forward(self, x: Tensor) -> Tensor:
+        if _RANGES.active:
+            return self._forward_in_ranges(x)
         values = [x]
         for fn, sources in self._steps:
             values.append(fn(*[values[s] for s in sources]))
         return values[-1]
+
+    def _forward_in_ranges(self, x: Tensor) -> Tensor:
+        values = [x]
+        for (fn, sources), name in zip(self._steps, self._range_names, strict=True):
+            if name is None:  # a nested graph: its own nodes have ranges
+                values.append(fn(*[values[s] for s in sources]))
+            else:
+                with record_function(name):
+                    values.append(fn(*[values[s] for s in sources]))
+        return values[-1]
+
+    def _name_ranges(self, prefix: str) -> list[str]:
+        """Name a range per leaf (its dotted name) and per op (``op_row_name``), in execution order."""
+        names: list[str] = []
+        self._range_names = []
+        for node in self._graph.nodes:
+            full = f"{prefix}.{node.name}" if prefix else node.name
+            if isinstance(node.op, Graph):
+                self._range_names.append(None)
+                names += getattr(self, node.name)._name_ranges(full)
+            elif isinstance(node.op, Op):
+                self._range_names.append(op_row_name(prefix, node.name))
+                names.append(self._range_names[-1])  # type: ignore[arg-type]
+            else:
+                self._range_names.append(full)
+                names.append(full)
+        return names
+
+
+@contextmanager
+def recorded_ranges(model: GraphModule) -> Iterator[list[str]]:
+    """Inside, each forward of ``model`` records a ``torch.profiler`` range around every leaf layer (named as
+    its report row) and every op (``features.3 (add)``); yields the range names in execution order. Outside,
+    the forward is the plain one: no range, no check but one flag."""
+    names = model._name_ranges("")
+    _RANGES.active = True
+    try:
+        yield names
+    finally:
+        _RANGES.active = False

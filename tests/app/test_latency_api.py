@@ -52,11 +52,16 @@ def test_job_with_progress_then_report(client: TestClient) -> None:
     assert r.headers["location"] == f"/jobs/{r.json()['id']}"
     status = poll_job(client, r.json()["id"], {"done"})
     (device,) = status["devices"]
-    assert device["steps_done"] == device["steps_total"] > 1  # the whole forward, then every layer
+    assert device["steps_done"] == device["steps_total"] > 1  # warm-up, the whole forward, then the layers
     (cpu,) = status["report"]["latency"]
     per_layer = cpu["per_layer"]
-    assert [x["name"] for x in per_layer["layers"]] == [x["name"] for x in status["report"]["layers"]]
+    leaves = [x["name"] for x in per_layer["layers"] if "(" not in x["name"]]
+    assert leaves == [x["name"] for x in status["report"]["layers"]]
+    assert per_layer["method"] == "in_context"
     assert per_layer["end_to_end_median_ms"] == cpu["end_to_end"]["median_ms"]
+    assert cpu["quality"]["verdict"] in {"stable", "noisy"}
+    elapsed = status["elapsed_s"]
+    assert client.get(f"/jobs/{r.json()['id']}").json()["elapsed_s"] == elapsed  # stopped when the job ended
 
 
 def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
@@ -67,7 +72,8 @@ def test_cancel_a_job_frees_the_device(client: TestClient) -> None:
     }
     job_id = client.post("/profile", json=slow).json()["id"]
     poll_job(client, job_id, {"running"})
-    assert client.delete(f"/jobs/{job_id}").status_code == 200
+    deleted = client.delete(f"/jobs/{job_id}")
+    assert deleted.status_code == 200 and deleted.json()["state"] == "cancelling"
     status = poll_job(client, job_id, {"cancelled"})
     assert status["report"]["latency"][0]["error"] == "cancelled"
     r = client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}})
@@ -99,10 +105,14 @@ def test_unknown_job_is_404(client: TestClient) -> None:
     assert client.delete("/jobs/nope").status_code == 404
 
 
-def test_devices(client: TestClient) -> None:
+def test_devices_show_their_roofs_once_measured(client: TestClient) -> None:
     devices = client.get("/devices").json()
-    assert devices[0]["device"] == "cpu" and devices[0]["threads"] >= 1
+    assert devices[0]["device"] == "cpu" and devices[0]["threads"] >= 1 and devices[0]["waiting"] == 0
     assert len(devices) == 1 + torch.cuda.device_count()
+    assert devices[0]["roofs"] is None and "first latency measurement" in devices[0]["roofs_note"]
+    assert client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}}).status_code == 200
+    roofs = client.get("/devices").json()[0]["roofs"]
+    assert roofs["flops_per_s"]["float32"] > 0 and roofs["bytes_per_s"] > 0 and "torch.mm" in roofs["method"]
 
 
 def test_a_real_out_of_memory_is_reported_and_the_device_is_free_after() -> None:

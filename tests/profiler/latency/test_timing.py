@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -26,7 +29,9 @@ from profiler import (
     parse_spec,
     profile,
 )
-from profiler.latency import Progress, median_ci, repeat_until, summarize
+from profiler.latency import Progress, Stats, median_ci, repeat_until, summarize
+from profiler.latency.quality import Contention, ContentionProbe, verdict
+from profiler.latency.roofline import LayerCost, Roofs, roofline
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
 
@@ -137,13 +142,105 @@ def test_threads_are_stated_and_restored() -> None:
 def test_per_layer_times_every_leaf_alone() -> None:
     spec = parse_spec({"preset": "mobilenet_v3_small", "resolution": 64})
     model = build_model(spec)
-    result = measure_latency(model, (1, 3, 64, 64), LatencyOptions(per_layer=True, warmup=1, budget_s=3))
+    opts = LatencyOptions(per_layer=True, per_layer_method="isolated", warmup=1, budget_s=3)
+    result = measure_latency(model, (1, 3, 64, 64), opts)
     leaves = [r.name for r in profile(spec).counts.rows]
     assert [layer.name for layer in result.layers] == leaves
     per_layer = result.to_dict()["per_layer"]
     assert per_layer["sum_of_medians_ms"] == pytest.approx(sum(layer.stats.median for layer in result.layers))
-    assert "timed alone" in per_layer["method"]
+    assert per_layer["method"] == "isolated" and "timed alone" in per_layer["how"]
     assert all(not m._forward_pre_hooks and not m._forward_hooks for m in model.modules())
+
+
+def test_in_context_per_layer_has_every_leaf_and_op_in_execution_order() -> None:
+    spec = parse_spec({"preset": "mobilenet_v2", "resolution": 64})
+    report = profile(spec)
+    measurement = latency_measurement(report, LatencyOptions(per_layer=True, warmup=1, budget_s=3))
+    result = measurement(Progress())
+    names = [layer.name for layer in result.layers]
+    # Leaves as counted, and the skip adds of the blocks that have one, each right after its block's leaves.
+    assert [n for n in names if "(" not in n] == [r.name for r in report.counts.rows]
+    assert [n for n in names if "(" in n] == list(report.counts.op_elements)
+    assert names.index("features.3 (add)") == names.index("features.3.bn3") + 1
+    per_layer = result.to_dict()["per_layer"]
+    assert per_layer["method"] == "in_context" and "torch.profiler" in per_layer["how"]
+    assert per_layer["profiler_cost"]["per_range_us"] >= 0 and per_layer["profiler_cost"]["per_op_us"] >= 0
+    assert per_layer["sum_of_medians_ms"] == pytest.approx(sum(layer.stats.median for layer in result.layers))
+    for row in per_layer["layers"]:
+        assert row["bound"] in {"compute", "memory", "overhead"}, row
+        assert row["bytes"] > 0 and row["achieved_bytes_per_s"] > 0
+    conv = next(row for row in per_layer["layers"] if row["name"] == "features.2.conv_pw")
+    counted = next(r for r in report.counts.rows if r.name == "features.2.conv_pw")
+    # Bytes at float32: input and output activations and the weights, each once.
+    assert conv["bytes"] == 4 * (math.prod(counted.input_shape) + counted.activations + counted.params)
+    assert conv["flops"] == counted.flops and conv["intensity"] == counted.flops / conv["bytes"]
+
+
+def test_roofline_bound_follows_the_roofs() -> None:
+    roofs = Roofs({"float32": 1e12}, 1e11, "made for the test")  # ridge at 10 FLOP/byte
+    compute = roofline(LayerCost(flops=10**9, bytes=10**6), 2e-3, roofs, "float32")  # 1000 FLOP/B, 1 ms roof
+    assert compute["bound"] == "compute" and compute["intensity"] == 1000
+    assert compute["achieved_flops_per_s"] == pytest.approx(10**9 / 2e-3)
+    memory = roofline(LayerCost(flops=10**6, bytes=10**8), 2e-3, roofs, "float32")  # 0.01 FLOP/B, 1 ms roof
+    assert memory["bound"] == "memory" and memory["achieved_bytes_per_s"] == pytest.approx(10**8 / 2e-3)
+    overhead = roofline(LayerCost(flops=10**6, bytes=10**6), 1e-3, roofs, "float32")  # 10 us roof, 1 ms taken
+    assert overhead["bound"] == "overhead"
+    assert roofline(LayerCost(10, 10), 1e-3, Roofs({"float32": None}, 1e11, "x"), "float32")["bound"] is None
+
+
+def _stats(samples: list[float], stop: str) -> Stats:
+    return summarize(samples, stop)
+
+
+def test_verdict_stable_and_each_reason_for_noisy() -> None:
+    opts = LatencyOptions(target_ci=0.02, min_repeats=10)
+    quiet = Contention(other_cores=0.05, cores=2, cores_in_use=2)
+    assert verdict(_stats([10.0] * 20, "converged"), opts, quiet) == {
+        "verdict": "stable",
+        "reasons": [],
+        "contention": quiet.to_dict(),
+    }
+    spread = verdict(_stats([1.0, 30.0] * 10, "budget"), opts, quiet)
+    assert spread["verdict"] == "noisy" and any("CV" in r for r in spread["reasons"])
+    assert any("95% CI" in r for r in spread["reasons"])
+    few = verdict(_stats([1073.0, 1075.0], "budget"), opts, quiet)
+    assert any("after 2 repeats (10 wanted)" in r for r in few["reasons"])
+    busy = verdict(_stats([10.0] * 20, "converged"), opts, Contention(other_cores=1.9, cores=2, cores_in_use=2))
+    assert busy["verdict"] == "noisy" and "other processes took 1.9 cores" in busy["reasons"][0]
+    spare = Contention(other_cores=1.0, cores=4, cores_in_use=2)  # busy, but on cores the measurement left free
+    assert verdict(_stats([10.0] * 20, "converged"), opts, spare)["verdict"] == "stable"
+
+
+def test_contention_probe_sees_a_busy_loop_in_another_process() -> None:
+    probe = ContentionProbe(cores_in_use=1)
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt = time.time() + 1\nwhile time.time() < t: pass"])
+    busy.wait(120)
+    contention = probe.read()
+    if contention is None:
+        pytest.skip("no /proc/stat on this host")
+    assert contention.other_cores > 0.2  # the loop's CPU second, over the wall time it took
+
+
+class StepsSeen(nn.Module):
+    """Records, at each forward, how many steps the measurement's progress says are done."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+        self.seen: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(self.progress.done_steps)
+        return x
+
+
+def test_progress_moves_during_warm_up() -> None:
+    progress = Progress()
+    model = StepsSeen(progress)
+    measure_latency(model, (1, 1), LatencyOptions(warmup=5, budget_s=10, min_repeats=2), progress)
+    assert progress.total_steps == 5 + 1
+    assert model.seen[:5] == [0, 1, 2, 3, 4]  # one step per warm-up forward, before any sample
+    assert progress.done_steps == progress.total_steps
 
 
 def test_cancel_stops_a_measurement() -> None:
@@ -236,3 +333,29 @@ def test_cuda_events(graph: bool) -> None:
     assert result.device.startswith("cuda") and result.end_to_end.median > 0
     assert "CUDA events" in result.to_dict()["method"]
     assert len(result.layers) == len(profile(spec).counts.rows)
+
+
+def test_a_job_reads_cancelling_until_it_has_stopped_and_its_clock_stops_when_it_ends() -> None:
+    workers = DeviceWorkers(queue_size=1)
+    gate, started = threading.Event(), threading.Event()
+
+    def stops_at_its_next_check(progress: Progress) -> str:
+        started.set()
+        gate.wait(120)
+        progress.check()
+        return "not cancelled"
+
+    job = workers.submit("cpu", stops_at_its_next_check)
+    assert started.wait(120)
+    job.cancel()
+    assert job.state == "cancelling"  # asked, not stopped yet
+    gate.set()
+    with pytest.raises(MeasurementCancelled):
+        job.future.result(timeout=120)
+    assert job.state == "cancelled"
+    done = workers.submit("cpu", lambda p: "ok")
+    assert done.future.result(timeout=120) == "ok"
+    elapsed = done.status()["elapsed_s"]
+    time.sleep(0.05)
+    assert done.status()["elapsed_s"] == elapsed  # stopped when the job ended
+    workers.shutdown()
