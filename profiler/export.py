@@ -17,8 +17,8 @@ ROOFLINE_FIELDS = ("bytes", "intensity", "achieved_flops_per_s", "achieved_bytes
 
 
 def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
-    """One row per leaf layer, in execution order; per device timed layer by layer, its median, CI and place
-    under the device's roofs."""
+    """One row per leaf layer (and per op timed in context), in execution order; per device timed layer by
+    layer, its median, CI and place under the device's roofs."""
     timed = [lat for lat in body.get("latency") or [] if "per_layer" in lat]
     fields = list(body["layers"][0]) if body["layers"] else []
     for lat in timed:
@@ -27,15 +27,27 @@ def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     per_layer = [{x["name"]: x for x in lat["per_layer"]["layers"]} for lat in timed]
-    for row in body["layers"]:
+    for row in _with_op_rows(body["layers"], per_layer):
         cells = {k: _cell(v) for k, v in row.items()}
-        for lat, by_name in zip(timed, per_layer, strict=False):
+        for lat, by_name in zip(timed, per_layer, strict=True):
             stats = by_name.get(row["name"], {})
             cells[f"{lat['device']}_median_ms"] = stats.get("median_ms")
             cells[f"{lat['device']}_ci95_ms"] = _cell(stats.get("ci95_ms"))
             for f in ROOFLINE_FIELDS:
                 cells[f"{lat['device']}_{f}"] = stats.get(f)
         writer.writerow(cells)
+
+
+def _with_op_rows(layers: list[dict[str, Any]], per_layer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leaf rows, and a row (``type: op``) for each op timed in context (``features.3 (add)``), in the
+    order the timed forward ran them."""
+    timed_names = [name for by_name in per_layer for name in by_name]
+    ops = [name for name in dict.fromkeys(timed_names) if name not in {row["name"] for row in layers}]
+    if not ops:
+        return layers
+    rows = {row["name"]: row for row in layers}
+    order = list(dict.fromkeys([*timed_names, *rows]))  # execution order as timed; untimed leaves after
+    return [rows.get(name) or {"name": name, "type": "op"} for name in order]
 
 
 def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:

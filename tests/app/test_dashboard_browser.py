@@ -157,6 +157,12 @@ def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:
     chart = _chart_data(page, "chart-latency")
     assert chart["datasets"][0]["label"] == "cpu" and all(v > 0 for v in chart["datasets"][0]["data"])
     assert _painted_pixels(page, "chart-latency") > 2000
+    # The roofline: the measured roofs as two lines, each layer with FLOPs a point, coloured by its block.
+    roofline = _chart_data(page, "chart-roofline")
+    labels = [d["label"] for d in roofline["datasets"]]
+    assert any(label.startswith("memory roof") for label in labels)
+    assert any(label.startswith("compute roof") for label in labels)
+    assert "features.0" in labels and _painted_pixels(page, "chart-roofline") > 2000
     page.screenshot(path=ARTIFACTS / "dashboard-latency.png", full_page=True)
 
 

@@ -157,7 +157,10 @@ def test_latency_per_layer_is_in_the_csv(client: TestClient) -> None:
     assert stored["latency"] == body["latency"]
     rows = list(csv.DictReader(io.StringIO(client.get(f"/profiles/{body['id']}/layers.csv").text)))
     by_name = {x["name"]: x["median_ms"] for x in body["latency"][0]["per_layer"]["layers"]}
-    assert {row["name"]: float(row["cpu_median_ms"]) for row in rows} == by_name
+    assert {row["name"]: float(row["cpu_median_ms"]) for row in rows} == by_name  # leaves and ops, in order
+    assert [row["name"] for row in rows] == list(by_name)
+    assert {row["cpu_bound"] for row in rows} <= {"compute", "memory", "overhead"}
+    assert all(int(row["cpu_bytes"]) > 0 for row in rows)
     listed = client.get("/profiles", params={"limit": 1}).json()["items"][0]
     assert listed["latency_ms"] == {"cpu": body["latency"][0]["end_to_end"]["median_ms"]}
 
