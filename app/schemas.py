@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.dataclasses import dataclass
 
 from profiler import CounterName, LatencyOptions, MeasureOptions, ModelSpec
+from profiler.latency.options import MAX_BATCH
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
@@ -23,7 +24,9 @@ class LatencyRequest(MeasureOptions):
     devices: list[str] = Field(
         default_factory=lambda: ["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N"
     )
-    batch_size: StrictInt | None = Field(default=None, ge=1, description="default: the request's batch_size")
+    batch_size: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_BATCH, description="default: the request's batch_size"
+    )
     job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
 
     def options(self, device: str, batch_size: int) -> LatencyOptions:
@@ -36,7 +39,7 @@ class LatencyRequest(MeasureOptions):
 class ProfileRequest(ModelSpec):
     """A spec (a preset with overrides, or a whole table) and how to profile it."""
 
-    batch_size: StrictInt = Field(default=1, ge=1, description="batch of the input the counts are for")
+    batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH, description="batch of the input the counts are for")
     counter: CounterName = Field(
         default="shapes",
         description="shapes: closed-form counts, no tensor allocated (fast); fvcore: also trace a real forward "
@@ -167,7 +170,7 @@ class CompareRequest(BaseModel):
 
     a: ModelSpec
     b: ModelSpec
-    batch_size: StrictInt = Field(default=1, ge=1)
+    batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH)
     counter: CounterName = "shapes"
 
 

@@ -13,6 +13,9 @@ from pydantic import ConfigDict, Field, StrictInt
 from ..model.layers import ACTIVATIONS
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_SIZE",
+    "MAX_WIDTH",
     "ROW_CONFIG",
     "Activation",
     "Channels",
@@ -20,7 +23,9 @@ __all__ = [
     "Kernel",
     "Padding",
     "Repeats",
+    "Size",
     "Stride",
+    "Width",
     "WidthRule",
     "make_divisible",
     "scale_channels",
@@ -37,12 +42,24 @@ WidthRule = Annotated[
         "fixed: c as given"
     ),
 ]
-Channels = Annotated[StrictInt, Field(ge=1, description="output channels before width scaling")]
-Repeats = Annotated[StrictInt, Field(ge=1, description="times the block is repeated; only the first takes the stride")]
-Stride = Annotated[StrictInt, Field(ge=1, description="stride of the first repetition")]
-Kernel = Annotated[StrictInt, Field(ge=1, description="kernel size (square)")]
-Dilation = Annotated[StrictInt, Field(ge=1)]
-Padding = Annotated[StrictInt | None, Field(ge=0, description="explicit padding; default 'same': dilation*(k-1)//2")]
+# Every number has a range in the schema, far past any limit an operator may set (``profiler.limits``): an absurd
+# value is a 422 naming the field and its range, never an overflow further in.
+MAX_WIDTH = 2**24
+MAX_SIZE = 2**20  # a resolution, kernel, stride, dilation or padding
+MAX_COUNT = 10**6  # repeats of a row
+
+Channels = Annotated[StrictInt, Field(ge=1, le=MAX_WIDTH, description="output channels before width scaling")]
+Width = Annotated[StrictInt, Field(ge=1, le=MAX_WIDTH)]
+Repeats = Annotated[
+    StrictInt, Field(ge=1, le=MAX_COUNT, description="times the block is repeated; only the first takes the stride")
+]
+Stride = Annotated[StrictInt, Field(ge=1, le=MAX_SIZE, description="stride of the first repetition")]
+Kernel = Annotated[StrictInt, Field(ge=1, le=MAX_SIZE, description="kernel size (square)")]
+Dilation = Annotated[StrictInt, Field(ge=1, le=MAX_SIZE)]
+Size = Annotated[StrictInt, Field(ge=1, le=MAX_SIZE)]
+Padding = Annotated[
+    StrictInt | None, Field(ge=0, le=MAX_SIZE, description="explicit padding; default 'same': dilation*(k-1)//2")
+]
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import (
     Field,
     StrictFloat,
-    StrictInt,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -24,7 +23,7 @@ from pydantic.dataclasses import dataclass
 
 from ..errors import SpecError, UnknownPresetError
 from ..model.blocks import BLOCKS
-from .fields import ROW_CONFIG, Activation, WidthRule
+from .fields import ROW_CONFIG, Activation, Size, Width, WidthRule
 from .presets import PRESETS
 
 if TYPE_CHECKING:  # built from the registries at run time
@@ -40,7 +39,7 @@ else:
 class ClassifierSpec:
     """After global average pooling: an optional hidden FC (MobileNetV3's 1280) and the final FC."""
 
-    hidden: Annotated[StrictInt, Field(ge=1)] | None = None
+    hidden: Width | None = None
     hidden_width: WidthRule = "scale"
     act: Activation = "hardswish"
     dropout: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.2
@@ -53,11 +52,9 @@ class ModelSpec:
     preset: PresetName | None = Field(default=None, description="start from a paper table (GET /presets)")
     name: str | None = Field(default=None, max_length=200)
     width_multiplier: Annotated[StrictFloat, Field(gt=0, le=64)] = 1.0
-    resolution: (
-        Annotated[StrictInt, Field(ge=1)] | tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]]
-    ) = 224
-    in_channels: Annotated[StrictInt, Field(ge=1)] = 3
-    num_classes: Annotated[StrictInt, Field(ge=1)] = 1000
+    resolution: Size | tuple[Size, Size] = 224
+    in_channels: Width = 3
+    num_classes: Width = 1000
     classifier: ClassifierSpec | None = Field(
         default_factory=ClassifierSpec, description="null: no pooling and no classifier (profile the table alone)"
     )

@@ -3,13 +3,24 @@ channel); depthwise and normal convolutions are one block with one parameter."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from ...errors import SpecError
-from ...spec.fields import ROW_CONFIG, Activation, Channels, Dilation, Kernel, Padding, Repeats, Stride, WidthRule
+from ...spec.fields import (
+    ROW_CONFIG,
+    Activation,
+    Channels,
+    Dilation,
+    Kernel,
+    Padding,
+    Repeats,
+    Stride,
+    Width,
+    WidthRule,
+)
 from ..graph import Graph
 from ..layers import Conv
 from .base import BlockContext, BlockPlan, BlockType, conv_bn_act, same_padding
@@ -24,7 +35,7 @@ class ConvRow:
     n: Repeats = 1
     s: Stride = 1
     k: Kernel = 3
-    groups: Annotated[StrictInt, Field(ge=1)] | Literal["depthwise"] = 1
+    groups: Width | Literal["depthwise"] = 1
     dilation: Dilation = 1
     padding: Padding = None
     act: Activation = "relu"

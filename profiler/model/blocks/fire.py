@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Field
 from pydantic.dataclasses import dataclass
 
 from ...errors import SpecError
-from ...spec.fields import ROW_CONFIG, Channels, Repeats, WidthRule, scale_channels
+from ...spec.fields import ROW_CONFIG, Channels, Repeats, Width, WidthRule, scale_channels
 from ..graph import Concat, Graph, Node
 from ..layers import Act, Conv
 from .base import BlockContext, BlockPlan, BlockType
@@ -23,7 +23,7 @@ class FireRow:
 
     block: Literal["fire"] = "fire"
     c: Channels = Field(description="output channels, half from the 1x1 expand and half from the 3x3")
-    squeeze: Annotated[StrictInt, Field(ge=1, description="channels of the squeeze conv")]
+    squeeze: Annotated[Width, Field(description="channels of the squeeze conv")]
     n: Repeats = 1
     width: WidthRule = "scale"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictFloat, StrictInt
+from pydantic import Field, StrictBool, StrictFloat
 from pydantic.dataclasses import dataclass
 
 from ...spec.fields import (
@@ -16,6 +16,7 @@ from ...spec.fields import (
     Kernel,
     Repeats,
     Stride,
+    Width,
     WidthRule,
     make_divisible,
     scale_channels,
@@ -38,7 +39,7 @@ class InvertedResidualRow:
     n: Repeats = 1
     s: Stride = 1
     t: Annotated[StrictFloat, Field(gt=0, le=1024)] | None = None
-    exp: Annotated[StrictInt, Field(ge=1)] | None = None
+    exp: Width | None = None
     k: Kernel = 3
     se: Annotated[StrictFloat, Field(ge=0, lt=1)] | StrictBool = Field(
         default=0.0, description="squeeze-excite ratio of the expanded channels; true = 0.25 (MobileNetV3)"
