@@ -91,6 +91,12 @@ def main() -> int:
         "env": {**env, "HOME": pwd.getpwuid(int(uid)).pw_dir},
         "cwd": workdir,
     }
+    # As the image is meant to run: listening on every interface, so only with a token (docker run -e ...).
+    refused = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False, **as_user)
+    assert refused.returncode == 2 and "PROFILER_API_TOKEN" in refused.stderr, refused.stderr[-2000:]
+    print("without a token the image refuses to start, as it should", flush=True)
+    token = "ci-token"
+    as_user["env"] = {**as_user["env"], "PROFILER_API_TOKEN": token}
     server = subprocess.Popen(cmd, **as_user)
     try:
         deadline = time.monotonic() + 90
@@ -107,7 +113,7 @@ def main() -> int:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/profile",
             data=b'{"preset": "mobilenet_v2"}',
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
         body = json.load(urllib.request.urlopen(request, timeout=60))
         stored = Path(env["PROFILER_STORE_PATH"])

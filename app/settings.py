@@ -3,6 +3,7 @@ embedded configuration that runs as is."""
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,8 @@ class Settings(BaseSettings, Limits):
 
     # Access: with api_token set, every request but /health needs "Authorization: Bearer <token>".
     api_token: str | None = Field(None, repr=False)
+    # Serving beyond loopback without a token is refused at start, unless allowed here on purpose.
+    allow_open: bool = False
     cors_origins: list[str] = Field(default_factory=list, description='e.g. ["https://dash.example.com"]')
 
     # Every result is kept here (SQLite, created on first start); in the container, a volume at /data.
@@ -53,6 +56,22 @@ class Settings(BaseSettings, Limits):
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
     fvcore_concurrency: int = Field(1, ge=1)
     fvcore_wait_s: float = Field(30.0, ge=0)
+
+    def refuse_open(self) -> str | None:
+        """Why the server must not start as configured (listening beyond this host with no token), or None."""
+        if self.api_token or self.allow_open:
+            return None
+        try:
+            loopback = ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            loopback = self.host == "localhost"
+        if loopback:
+            return None
+        return (
+            f"refusing to serve on {self.host} without an API token: anyone who can reach this port could run "
+            f"measurements and fill the store. Set {ENV_PREFIX}API_TOKEN (clients send 'Authorization: Bearer "
+            f"<token>'), or {ENV_PREFIX}HOST=127.0.0.1, or {ENV_PREFIX}ALLOW_OPEN=1 to serve openly on purpose"
+        )
 
     @cached_property
     def limits(self) -> Limits:

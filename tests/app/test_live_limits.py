@@ -1,14 +1,19 @@
 """Limits through a real uvicorn server: a 10 MB body is refused with 413 before it is read, with or without
-a Content-Length, and the server answers the next request."""
+a Content-Length, and the server answers the next request; a server that would listen beyond loopback with no
+token refuses to start."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from app.settings import Settings
 from tests.live_server import live_server
 
 TEN_MB = 10 * 2**20
@@ -50,3 +55,21 @@ def test_a_lying_content_length_does_not_hang_the_server(base: str) -> None:
         s.shutdown(socket.SHUT_WR)  # the client gives up half way
         s.recv(4096)
     assert httpx.post(f"{base}/profile", json={"preset": "mobilenet_v1"}, timeout=120).status_code == 200
+
+
+def test_serving_beyond_loopback_without_a_token_is_refused_at_start(tmp_path) -> None:
+    env = {**os.environ, "PROFILER_HOST": "0.0.0.0", "PROFILER_STORE_PATH": str(tmp_path / "s.sqlite3")}
+    env.pop("PROFILER_API_TOKEN", None)
+    env.pop("PROFILER_ALLOW_OPEN", None)
+    r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without an API token" in r.stderr
+    assert "PROFILER_API_TOKEN" in r.stderr and "PROFILER_ALLOW_OPEN=1" in r.stderr
+
+
+def test_open_serving_is_allowed_only_when_asked_or_with_a_token() -> None:
+    assert Settings(host="0.0.0.0", api_token="t").refuse_open() is None
+    assert Settings(host="0.0.0.0", allow_open=True).refuse_open() is None
+    assert Settings(host="127.0.0.1").refuse_open() is None and Settings(host="::1").refuse_open() is None
+    assert Settings(host="localhost").refuse_open() is None
+    assert Settings(host="192.168.1.5").refuse_open() is not None
