@@ -180,6 +180,20 @@ def test_a_finished_job_is_stored_under_its_id_and_a_cancelled_one_is_not(client
     assert client.get(f"/profiles/{cancelled['id']}").status_code == 404  # nothing half-done was stored
 
 
+def test_the_live_store_connection_journals_and_syncs_every_commit(client: TestClient, store_path: Path) -> None:
+    # What makes an acknowledged write survive power loss, read off the connection that does the writing: a
+    # store without it (synchronous=OFF, an in-memory journal) passes the SIGKILL test below, not this one.
+    client.post("/profile", json={"preset": "mobilenet_v1", "name": "opened"})
+    conn = client.app.state.store._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: the WAL is synced at every commit
+    assert conn.in_transaction is False  # autocommit: a write is committed when add() returns
+    # And on disk: the acknowledged row is in the file, readable by a connection of another process's kind.
+    rid = client.post("/profile", json={"preset": "mobilenet_v1", "name": "on-disk"}).json()["id"]
+    other = sqlite3.connect(store_path)
+    assert other.execute("SELECT count(*) FROM results WHERE id = ?", (rid,)).fetchone() == (1,)
+
+
 def test_results_survive_a_restart(store_path: Path) -> None:
     with TestClient(create_app(Settings(store_path=store_path))) as c:
         sent = c.post("/profile", json={"preset": "mobilenet_v2", "name": "kept"}).json()
