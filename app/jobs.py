@@ -14,7 +14,7 @@ from typing import Any
 
 from profiler import Job, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 
-from .store import ResultStore, Stored, encode, latency_summary
+from .store import ResultStore, encode, latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,11 @@ class ProfileJob:
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None  # when every device was done and the result stored
     cancel_requested: bool = False
-    saved: Stored | None = None
+    saved: bool = False  # stored under ``id``; the body then lives in the store only
     save_error: str | None = None
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _remaining: int = field(default=0, repr=False)
+    _unsaved: list[dict[str, Any]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def start(self) -> None:
@@ -54,11 +55,16 @@ class ProfileJob:
             if self.store is not None and all(j.state != "cancelled" for j in self.jobs):
                 latency = self.latency()
                 summary = {**self.summary, "latency_ms": latency_summary(latency)}
-                self.saved = self.store.add_encoded("profile", self._body(latency), summary=summary, result_id=self.id)
+                self.store.add_encoded("profile", self._body(latency), summary=summary, result_id=self.id)
+                self.saved = True
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             log.exception("storing job %s failed", self.id)
             self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
         finally:
+            # Finished results live in the store, not here; a cancelled one is only its devices' entries.
+            if self.saved or (self.store is not None and self.save_error is None):
+                self._unsaved = None if self.saved else self.latency()
+                self.report = b""
             self.finished = time.monotonic()
             self._finished.set()
 
@@ -95,8 +101,16 @@ class ProfileJob:
         return self.report[:-1] + b',"latency":' + encode(latency) + b"}"
 
     def result(self) -> bytes:
-        """The report with its latency, as stored (with ``id`` and ``created``) when it was."""
-        return self.saved.body.encode() if self.saved is not None else self._body(self.latency())
+        """Once done: the report with its latency as stored (with ``id`` and ``created``), or, when nothing was
+        stored (cancelled, or the store failed), each device's latency entry (why it has no figures)."""
+        if self.saved and self.store is not None:
+            stored = self.store.get(self.id)
+            if stored is not None:
+                return stored.body.encode()
+            return encode({"id": self.id, "error": "the result was removed from the store (its size or age cap)"})
+        if self._unsaved is not None:
+            return encode({"id": self.id, "latency": self._unsaved, "stored": False})
+        return self._body(self.latency())
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {

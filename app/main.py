@@ -57,7 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     app.state.workers = DeviceWorkers(settings.timing_queue_size, isolated=settings.timing_process)
     app.state.jobs = JobStore(settings.max_jobs)
-    app.state.store = ResultStore(settings.store_path, settings.memory_results)  # opened at startup or first use
+    app.state.store = ResultStore(  # opened at startup or on first use
+        settings.store_path,
+        settings.memory_results,
+        memory_bytes=settings.memory_results_bytes,
+        max_bytes=settings.store_max_bytes,
+        max_age_s=settings.store_max_age_days * 86_400 if settings.store_max_age_days else None,
+    )
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
     # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).

@@ -66,9 +66,8 @@ class ProfileService:
             self.jobs.add(job)
             return JSONResponse(job.status(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
         await self._wait(job, is_disconnected)
-        if job.saved is not None:
-            return stored_response(job.saved, cached=False)
-        return Response(b'{"cached":false,' + job.result()[1:], media_type="application/json")
+        headers = {"Location": f"/profiles/{job.id}"} if job.saved else {}
+        return Response(b'{"cached":false,' + job.result()[1:], media_type="application/json", headers=headers)
 
     def _count_stored(self, request: ProfileRequest, digest: str) -> Response:
         """A count-only request: the stored answer to an identical request, or a new count, stored first."""

@@ -35,6 +35,10 @@ class Settings(BaseSettings, Limits):
     # Every result is kept here (SQLite, created on first start); in the container, a volume at /data.
     store_path: Path = Field(Path("data/profiles.sqlite3"), description="SQLite file of stored results")
     memory_results: int = Field(256, ge=0, description="answers to recent requests also held in memory")
+    memory_results_bytes: int = Field(64 * 2**20, ge=0, description="bytes those answers may take in memory")
+    # The store keeps its newest results within these bounds; the oldest are removed first.
+    store_max_bytes: int = Field(2**30, ge=1, description="stored results (bodies and summaries), in bytes")
+    store_max_age_days: float | None = Field(None, gt=0, description="results older than this are removed")
 
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
 

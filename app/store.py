@@ -60,9 +60,22 @@ class ResultStore:
     connection per thread, which WAL lets read while a write is being synced. The answers to the most recent
     requests are also held in memory, so that an identical request is answered on the event loop."""
 
-    def __init__(self, path: str | Path, memory_items: int = 256) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        memory_items: int = 256,
+        *,
+        memory_bytes: int = 64 * 2**20,
+        max_bytes: int | None = None,
+        max_age_s: float | None = None,
+    ) -> None:
         self.path = Path(path)
         self.memory_items = memory_items
+        self.memory_bytes = memory_bytes  # the in-memory answers, in bytes of body
+        self.max_bytes = max_bytes  # stored bodies and summaries; the oldest results go first past it
+        self.max_age_s = max_age_s  # results older than this are removed
+        self._stored_bytes = 0
+        self._recent_bytes = 0
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, Stored] = OrderedDict()
@@ -83,6 +96,8 @@ class ResultStore:
             conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
             conn.execute("PRAGMA busy_timeout=5000")
             conn.executescript(_SCHEMA)
+            (size,) = conn.execute("SELECT coalesce(sum(length(body) + length(summary)), 0) FROM results").fetchone()
+            self._stored_bytes = size
             self._conn = conn
         return self._conn
 
@@ -129,15 +144,63 @@ class ResultStore:
         rid = result_id or uuid.uuid4().hex
         rest = body.decode()[1:].lstrip()
         text = f'{{"id":"{rid}","created":"{iso(created)}"' + ("," + rest if rest != "}" else "}")
+        summary_text = json.dumps(summary)
         with self._lock:
-            self._connect().execute(
+            conn = self._connect()
+            conn.execute(
                 "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
-                (rid, kind, summary.get("name"), created, request, json.dumps(summary), text),
+                (rid, kind, summary.get("name"), created, request, summary_text, text),
             )
+            self._stored_bytes += len(text) + len(summary_text)
+            evicted = self._evict(conn, created)
+        self._forget(evicted)
         stored = Stored(rid, kind, created, text)
         if request is not None:
             self._remember(request, stored)
         return stored
+
+    def _evict(self, conn: sqlite3.Connection, now: float) -> set[str]:
+        """With the write lock held: remove results past the age cap, then the oldest past the size cap (never
+        the newest, just written). The ids removed."""
+        evicted: set[str] = set()
+        if self.max_age_s is not None:
+            rows = conn.execute(
+                "DELETE FROM results WHERE created < ? RETURNING id, length(body) + length(summary)",
+                (now - self.max_age_s,),
+            ).fetchall()
+            evicted.update(rid for rid, _ in rows)
+            self._stored_bytes -= sum(size for _, size in rows)
+        while self.max_bytes is not None and self._stored_bytes > self.max_bytes:
+            rows = conn.execute(
+                "DELETE FROM results WHERE seq IN (SELECT seq FROM results WHERE seq < (SELECT max(seq) FROM results)"
+                " ORDER BY seq LIMIT 16) RETURNING id, length(body) + length(summary)"
+            ).fetchall()
+            if not rows:
+                break  # only the newest is left: a single result over the cap is kept
+            evicted.update(rid for rid, _ in rows)
+            self._stored_bytes -= sum(size for _, size in rows)
+        return evicted
+
+    def delete(self, result_id: str) -> bool:
+        """Remove one stored result; False when there was none."""
+        with self._lock:
+            row = (
+                self._connect()
+                .execute("DELETE FROM results WHERE id = ? RETURNING length(body) + length(summary)", (result_id,))
+                .fetchone()
+            )
+            if row is not None:
+                self._stored_bytes -= row[0]
+        self._forget({result_id})
+        return row is not None
+
+    def _forget(self, ids: set[str]) -> None:
+        """Drop removed results from the in-memory answers, so that no identical request is answered with them."""
+        if not ids:
+            return
+        with self._recent_lock:
+            for digest in [d for d, s in self._recent.items() if s.id in ids]:
+                self._recent_bytes -= len(self._recent.pop(digest).body)
 
     def get(self, result_id: str) -> Stored | None:
         row = (
@@ -172,13 +235,18 @@ class ResultStore:
         return stored
 
     def _remember(self, request: str, stored: Stored) -> None:
-        if self.memory_items <= 0:
+        size = len(stored.body)
+        if self.memory_items <= 0 or size > self.memory_bytes // 4:  # a few big answers must not flush the rest
             return
         with self._recent_lock:
+            previous = self._recent.pop(request, None)
+            if previous is not None:
+                self._recent_bytes -= len(previous.body)
             self._recent[request] = stored
-            self._recent.move_to_end(request)
-            while len(self._recent) > self.memory_items:
-                self._recent.popitem(last=False)
+            self._recent_bytes += size
+            while len(self._recent) > self.memory_items or self._recent_bytes > self.memory_bytes:
+                _, dropped = self._recent.popitem(last=False)
+                self._recent_bytes -= len(dropped.body)
 
     def list(
         self, *, limit: int, offset: int, name: str | None = None, kind: Kind | None = None

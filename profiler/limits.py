@@ -28,6 +28,8 @@ class Limits(BaseModel):
         8 * 2**30, ge=1, description="memory a timed forward may take (every activation kept for per-layer inputs)"
     )
     max_budget_s: float = Field(120.0, gt=0, description="largest latency.budget_s")
+    # A report has a row per layer: this bounds an answer's size (about 300 bytes a row) and its work.
+    max_layers: int = Field(5000, ge=1, description="layers (report rows) of one model")
 
     def check(self, setting: str, value: int | float, loc: Loc = (), what: str | None = None) -> None:
         """Raise LimitError when ``value`` is over the limit named ``setting`` (a field of this class)."""

@@ -49,6 +49,14 @@ def get_profile(result_id: str, store: StoreDep) -> Response:
     return Response(_stored(store, result_id).body, media_type="application/json")
 
 
+@router.delete("/{result_id}", status_code=204, responses=_UNKNOWN)
+def delete_profile(result_id: str, store: StoreDep) -> Response:
+    """Remove a stored result (its id then answers 404; an identical request is counted again)."""
+    if not store.delete(result_id):
+        raise HTTPException(404, f"no stored result {result_id!r}; GET /profiles lists the stored ones")
+    return Response(status_code=204)
+
+
 @router.get("/{result_id}/layers.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})
 def export_layers(result_id: str, store: StoreDep) -> Response:
     """Per-layer CSV: a profile's layers (with per-layer latency columns where measured), or a comparison's

@@ -54,13 +54,21 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
     limits.check("max_budget_s", options.budget_s, ("latency", "budget_s"), "budget_s")
     counts = report.counts
-    scale = options.batch_size / counts.input_shape[0]
-    totals = counts.totals
-    needed = DTYPE_BYTES[options.dtype] * int(totals.activations * scale + totals.params)
-    limits.check("max_timing_bytes", needed, ("latency",), "memory the timed forward needs (bytes)")
+    needed = timing_bytes(counts, options)
+    limits.check("max_timing_bytes", needed, ("latency",), "memory the measurement needs (bytes)")
     options = dataclasses.replace(options, device=str(device), cuda_graph=options.cuda_graph and device.type == "cuda")
     input_shape = (options.batch_size, *counts.input_shape[1:])
     return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))
+
+
+def timing_bytes(counts: Counts, options: LatencyOptions) -> int:
+    """Everything a measurement allocates, at its batch and dtype: the input, the weights, every activation
+    (as if all were alive at once) and, for isolated per-layer timing, a copy of every leaf's input."""
+    scale = options.batch_size / counts.input_shape[0]
+    elements = math.prod(counts.input_shape) + counts.totals.activations + sum(counts.op_elements.values())
+    if options.per_layer and options.per_layer_method == "isolated":
+        elements += sum(math.prod(row.input_shape) for row in counts.rows)
+    return DTYPE_BYTES[options.dtype] * (int(elements * scale) + counts.totals.params)
 
 
 def _costs(counts: Counts, options: LatencyOptions) -> dict[str, LayerCost]:

@@ -68,7 +68,14 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
             _check_widths(plan.graph, limits, loc)
             blocks.append(Block(plan.graph, in_chs, plan.out_chs, loc))
             in_chs = plan.out_chs
-    return ModelPlan(spec, tuple(blocks), _plan_head(spec.classifier, in_chs, spec, limits))
+    model = ModelPlan(spec, tuple(blocks), _plan_head(spec.classifier, in_chs, spec, limits))
+    limits.check("max_layers", _layers(model.graph), ("stages",), "layers (rows of the report)")
+    return model
+
+
+def _layers(graph: Graph) -> int:
+    """Leaf layers and ops: the rows a report (and a per-layer measurement) will have."""
+    return sum(_layers(node.op) if isinstance(node.op, Graph) else 1 for node in graph.nodes)
 
 
 def _check_widths(graph: Graph, limits: Limits, loc: Loc) -> None:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings, get_settings
+from app.store import ResultStore
 from profiler import build_model, parse_spec, profile
 from tests.app.polling import poll_job
 from tests.live_server import free_port, start_server, stop_server
@@ -252,16 +253,73 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(store_path: Path) -> N
 
 
 def test_figures_past_64_bits_are_stored_exactly(client: TestClient) -> None:
-    client.app.dependency_overrides[get_settings] = lambda: Settings(max_macs=10**30, max_batch=10**9)
+    client.app.dependency_overrides[get_settings] = lambda: Settings(max_macs=10**30, max_batch=2**24)
     spec = {
         "in_channels": 4096,
         "resolution": 8192,
         "classifier": None,
-        "batch_size": 10**9,
+        "batch_size": 2**24,  # the schema's largest batch
         "stages": [{"block": "conv", "c": 4096, "k": 7}],
     }
     r = client.post("/profile", json=spec)
     assert r.status_code == 200
-    macs = 10**9 * 8192 * 8192 * 4096 * 4096 * 49  # written out: batch x H x W x C_in x C_out x k x k
+    macs = 2**24 * 8192 * 8192 * 4096 * 4096 * 49  # written out: batch x H x W x C_in x C_out x k x k
     assert macs > 2**64 and r.json()["totals"]["macs"] == macs
     assert client.get(f"/profiles/{r.json()['id']}").json()["totals"]["macs"] == macs
+
+
+def test_a_stored_result_can_be_deleted(client: TestClient) -> None:
+    spec = {"preset": "mobilenet_v1", "name": "to-delete"}
+    first = client.post("/profile", json=spec).json()
+    assert client.delete(f"/profiles/{first['id']}").status_code == 204
+    assert client.get(f"/profiles/{first['id']}").status_code == 404
+    assert client.delete(f"/profiles/{first['id']}").status_code == 404
+    again = client.post("/profile", json=spec).json()  # no longer answered with the deleted id
+    assert again["cached"] is False and again["id"] != first["id"]
+
+
+def _body(i: int) -> dict:
+    return {"name": f"r{i}", "padding": "x" * 1000}
+
+
+def test_the_store_keeps_its_newest_results_within_its_size_cap(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "s.sqlite3", max_bytes=5000)
+    ids = [store.add("profile", _body(i), summary={"name": f"r{i}"}, request=f"digest-{i}").id for i in range(10)]
+    kept = [rid for rid in ids if store.get(rid) is not None]
+    assert kept == ids[-len(kept) :] and 2 <= len(kept) <= 4  # the newest, each result about 1.1 kB
+    size = sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT sum(length(body) + length(summary)) FROM results")
+    assert size.fetchone()[0] <= 5000
+    assert store.find_request("digest-0") is None  # an evicted result answers no identical request
+    total, _ = store.list(limit=20, offset=0)
+    assert total == len(kept)
+    store.close()
+    reopened = ResultStore(tmp_path / "s.sqlite3", max_bytes=5000)  # the running size is read back on open
+    newest = reopened.add("profile", _body(99), summary={"name": "r99"}).id
+    assert reopened.get(newest) is not None
+    assert sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT count(*) FROM results").fetchone()[0] <= 4
+
+
+def test_the_store_removes_results_past_its_age_cap(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "s.sqlite3", max_age_s=0.2)
+    old = store.add("profile", _body(0), summary={"name": "old"}).id
+    time.sleep(0.3)  # only ever longer than asked: the first result is then past the cap for certain
+    new = store.add("profile", _body(1), summary={"name": "new"}).id
+    assert store.get(old) is None and store.get(new) is not None
+
+
+def test_answers_held_in_memory_stay_within_their_byte_cap(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "s.sqlite3", memory_items=100, memory_bytes=6000)
+    for i in range(10):
+        store.add("profile", _body(i), summary={"name": f"r{i}"}, request=f"digest-{i}")
+    held = [i for i in range(10) if store.recall(f"digest-{i}") is not None]
+    assert held == list(range(10 - len(held), 10)) and 1 <= len(held) <= 5  # the most recent, about 1.1 kB each
+    big = store.add("profile", {"padding": "x" * 2000}, summary={"name": "big"}, request="digest-big")
+    assert store.recall("digest-big") is None and store.get(big.id) is not None  # over a quarter of the cap
+
+
+def test_a_report_past_the_layer_cap_is_refused_before_counting(client: TestClient) -> None:
+    r = client.post("/profile", json={"stages": [{"block": "inverted_residual", "c": 16, "n": 2000, "se": True}]})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert "layers (rows of the report) 30,003 exceeds the limit of 5,000" in detail["msg"]
+    assert "PROFILER_MAX_LAYERS" in detail["msg"]
