@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
     else:
         app.dependency_overrides[get_settings] = lambda: settings
-    app.state.workers = DeviceWorkers(settings.timing_queue_size, isolated=settings.timing_process)
+    app.state.workers = DeviceWorkers(
+        settings.timing_queue_size, isolated=settings.timing_process, memory_bytes=settings.max_timing_bytes
+    )
     app.state.jobs = JobStore(settings.max_jobs)
     app.state.store = ResultStore(  # opened at startup or on first use
         settings.store_path,

@@ -37,6 +37,10 @@ class Measurement:
     def device(self) -> str:
         return self.options.device
 
+    @property
+    def budget_s(self) -> float:
+        return self.options.budget_s
+
     def __call__(self, progress: Progress) -> LatencyResult:
         model = plan_model(self.spec, self.limits).build()
         return measure_latency(model, self.input_shape, self.options, progress, self.costs)

@@ -9,23 +9,36 @@ its own interpreter; it also keeps a crash or the kernel's OOM killer away from 
 The child is started with ``spawn`` (safe beside threads and CUDA), once per device, and reused; it is
 started again after it dies. Progress and cancellation cross over in shared memory, the measurement and
 its result through a pipe.
+
+A measurement is bounded from here, whatever it does inside: one that overruns its budget by more than a
+grace is ended by killing its process (a forward cannot be interrupted otherwise); a cancelled one that has
+not stopped within a second is killed too; the process is started again for the next measurement. The child
+dies with the server however the server dies, and on the CPU its memory is capped (``profiler.bounds``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..bounds import bound_child
 from ..errors import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
+from .in_context import calibrate
 from .measure import LatencyResult
 from .progress import Progress
+from .roofline import measure_roofs
 
 _CTX = multiprocessing.get_context("spawn")
 _POLL_S = 0.05
+GRACE_S = 10.0  # past its budget, a measurement may take this long to finish (warm-up, the last chunk, roofs)
+STARTUP_S = 120.0  # a new process's start (its imports) before the measurement's clock starts
+CANCEL_S = 1.0  # a cancelled measurement that has not stopped by then is killed
 
 
 class _SharedProgress:
@@ -44,12 +57,28 @@ class _SharedProgress:
             raise MeasurementCancelled("the measurement was cancelled")
 
 
-def _child(conn: Connection, cancelled: Any, done: Any, total: Any) -> None:
+def _child(
+    conn: Connection,
+    device: str,
+    cancelled: Any,
+    done: Any,
+    total: Any,
+    began: Any,
+    parent: int,
+    memory_bytes: int | None,
+) -> None:
+    bound_child(parent, memory_bytes)
+    # What a first measurement would otherwise pay inside its budget: the device's roofs, the profiler's cost.
+    with contextlib.suppress(Exception):  # a failure here is met again, and reported, by the measurement
+        measure_roofs(device)
+        if device == "cpu":
+            calibrate()
     while True:
         try:
             measure = conn.recv()
         except EOFError:  # the server went away
             return
+        began.value = time.time()  # the measurement's clock starts now, not at the process's start
         try:
             result = measure(_SharedProgress(cancelled, done, total))
         except BaseException as exc:
@@ -59,10 +88,14 @@ def _child(conn: Connection, cancelled: Any, done: Any, total: Any) -> None:
 
 
 class TimingProcess:
-    """Runs measurements for one device in a child process, one at a time (the caller serialises them)."""
+    """Runs measurements for one device in a child process, one at a time (the caller serialises them).
+    ``memory_bytes`` caps what a measurement may allocate (CPU only: a GPU's driver maps host memory of its own).
+    """
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, memory_bytes: int | None = None, grace_s: float = GRACE_S) -> None:
         self.device = device
+        self.memory_bytes = memory_bytes if device == "cpu" else None
+        self.grace_s = grace_s
         self.process: Any = None
         self._lock = threading.Lock()
 
@@ -71,29 +104,50 @@ class TimingProcess:
         self._cancelled = _CTX.Event()
         self._done = _CTX.Value("i", 0, lock=False)
         self._total = _CTX.Value("i", 1, lock=False)
+        self._began = _CTX.Value("d", 0.0, lock=False)
         self.process = _CTX.Process(
             target=_child,
-            args=(child_conn, self._cancelled, self._done, self._total),
+            args=(
+                child_conn,
+                self.device,
+                self._cancelled,
+                self._done,
+                self._total,
+                self._began,
+                os.getpid(),
+                self.memory_bytes,
+            ),
             name=f"timing-{self.device}",
             daemon=True,
         )
         self.process.start()
         child_conn.close()
 
-    def run(self, measure: Callable[[Progress], LatencyResult], progress: Progress) -> LatencyResult:
+    def _kill(self) -> None:
+        self.process.kill()
+        self.process.join(30)
+        self.process = None  # started again for the next measurement
+
+    def run(
+        self, measure: Callable[[Progress], LatencyResult], progress: Progress, budget_s: float | None = None
+    ) -> LatencyResult:
+        """Run ``measure`` in the child; with ``budget_s``, kill it once it overruns that by ``GRACE_S``."""
         with self._lock:
             if self.process is None or not self.process.is_alive():
                 self._start()
             self._cancelled.clear()
-            self._done.value, self._total.value = 0, progress.total_steps
+            self._done.value, self._total.value, self._began.value = 0, progress.total_steps, 0.0
+            sent = time.time()
             try:
                 self._conn.send(measure)
             except OSError:  # it died since the last measurement: once more, with a new one
                 self._start()
                 self._conn.send(measure)
+            cancelled_at = None
             while True:
-                if progress.cancelled.is_set():
-                    self._cancelled.set()  # the child stops at its next chunk of repeats
+                if progress.cancelled.is_set() and cancelled_at is None:
+                    self._cancelled.set()  # the child stops at its next check
+                    cancelled_at = time.monotonic()
                 try:
                     message = self._conn.recv() if self._conn.poll(_POLL_S) else None
                 except (EOFError, OSError):  # the child is gone; said below
@@ -109,6 +163,21 @@ class TimingProcess:
                         f"{', killed: by the OOM killer?' if code == -9 else ''}); it is restarted for the next "
                         "request"
                     )
+                if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_S:
+                    self._kill()  # mid-forward: it would stop only when the forward ends
+                    raise MeasurementCancelled("the measurement was cancelled (its timing process was stopped)")
+                if budget_s is not None and self._overran(sent, budget_s):
+                    self._kill()
+                    raise MeasurementFailed(
+                        f"the measurement on {self.device} overran its budget of {budget_s:g} s by more than "
+                        f"{self.grace_s:g} s and was stopped: one forward takes longer than the budget allows. Raise "
+                        "latency.budget_s, or lower the batch, the resolution or the model's size"
+                    )
+
+    def _overran(self, sent: float, budget_s: float) -> bool:
+        began = self._began.value
+        start = began if began else sent + STARTUP_S  # still starting: its imports get their own allowance
+        return time.time() > start + budget_s + self.grace_s
 
     def stop(self) -> None:
         if self.process is not None and self.process.is_alive():

@@ -78,9 +78,10 @@ class DeviceWorkers:
     run, or a test with a closure, does not need it.
     """
 
-    def __init__(self, queue_size: int = 4, *, isolated: bool = False) -> None:
+    def __init__(self, queue_size: int = 4, *, isolated: bool = False, memory_bytes: int | None = None) -> None:
         self.queue_size = queue_size
         self.isolated = isolated
+        self.memory_bytes = memory_bytes  # what one measurement may allocate in its timing process (CPU)
         self.processes: dict[str, TimingProcess] = {}
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._pending: dict[str, int] = {}
@@ -106,7 +107,7 @@ class DeviceWorkers:
             if executor is None:
                 executor = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"timing-{key}")
                 if self.isolated:
-                    self.processes[key] = TimingProcess(key)
+                    self.processes[key] = TimingProcess(key, self.memory_bytes)
         future = executor.submit(self._run, key, measure, progress, self.processes.get(key))
         future.add_done_callback(lambda _: self._release(key))
         return Job(key, future, progress)
@@ -117,7 +118,8 @@ class DeviceWorkers:
         try:
             progress.check()
             progress.started = time.monotonic()
-            result = process.run(measure, progress) if process else measure(progress)
+            budget_s = getattr(measure, "budget_s", None)  # a Measurement's; a bare callable has none
+            result = process.run(measure, progress, budget_s) if process else measure(progress)
         finally:
             progress.finished = time.monotonic()  # before the future is done: a reader never sees it unset
         if isinstance(result, LatencyResult) and result.roofs is not None:

@@ -22,6 +22,7 @@ from profiler import (
     LimitError,
     Limits,
     MeasurementCancelled,
+    MeasurementFailed,
     MeasurementOutOfMemory,
     build_model,
     latency_measurement,
@@ -30,6 +31,7 @@ from profiler import (
     profile,
 )
 from profiler.latency import Progress, Stats, median_ci, repeat_until, summarize
+from profiler.latency.process import TimingProcess
 from profiler.latency.quality import Contention, ContentionProbe, verdict
 from profiler.latency.roofline import LayerCost, Roofs, roofline
 
@@ -359,3 +361,95 @@ def test_a_job_reads_cancelling_until_it_has_stopped_and_its_clock_stops_when_it
     time.sleep(0.05)
     assert done.status()["elapsed_s"] == elapsed  # stopped when the job ended
     workers.shutdown()
+
+
+class Stuck:
+    """A measurement stuck in one long call (a forward of hours), deaf to cancellation; picklable."""
+
+    budget_s = 0.5
+
+    def __call__(self, progress: Progress) -> None:
+        time.sleep(3600)
+
+
+def test_a_measurement_past_its_budget_is_killed_and_the_device_works_after() -> None:
+    timing = TimingProcess("cpu", grace_s=0.5)
+    try:
+        with pytest.raises(MeasurementFailed, match=r"overran its budget of 0\.5 s"):
+            timing.run(Stuck(), Progress(), Stuck.budget_s)
+        assert timing.process is None  # killed; started again on the next run
+        spec = parse_spec({"preset": "mobilenet_v3_small", "resolution": 32})
+        measurement = latency_measurement(profile(spec), LatencyOptions(warmup=1, budget_s=0.5))
+        assert timing.run(measurement, Progress(), measurement.budget_s).end_to_end.median > 0
+    finally:
+        timing.stop()
+
+
+def test_cancelling_a_stuck_measurement_kills_it_within_about_a_second() -> None:
+    timing = TimingProcess("cpu")
+    progress = Progress()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            timing.run(Stuck(), progress)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 300
+    while (timing.process is None or not timing._began.value) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the child has begun the measurement
+    progress.cancelled.set()
+    thread.join(300)
+    assert isinstance(outcome[0], MeasurementCancelled) and "stopped" in str(outcome[0])
+    assert timing.process is None
+    timing.stop()
+
+
+def test_a_timing_process_dies_with_its_parent() -> None:
+    script = (
+        "import sys, threading, time\n"
+        "from profiler.latency.process import TimingProcess\n"
+        "from profiler.latency import Progress\n"
+        "from tests.profiler.latency.test_timing import Stuck\n"
+        "t = TimingProcess('cpu')\n"
+        "threading.Thread(target=t.run, args=(Stuck(), Progress()), daemon=True).start()\n"
+        "while t.process is None or not t._began.value: time.sleep(0.05)\n"
+        "print(t.process.pid, flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()  # as SIGKILL or the OOM killer would: no clean-up runs in the parent
+    parent.wait(60)
+    deadline = time.monotonic() + 60
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"  # a zombie has ended; only its parent's wait is missing
+    except FileNotFoundError:
+        return False
+
+
+def test_a_measurement_over_its_memory_cap_fails_alone() -> None:
+    # 1.6 GB of input and 4.3 GB of output, in a process allowed 1 MB more than it has (plus the fixed slack).
+    spec = {"in_channels": 3, "resolution": 8192, "classifier": None, "stages": [{"block": "conv", "c": 8, "k": 1}]}
+    report = profile(spec, batch_size=2)
+    measurement = latency_measurement(report, LatencyOptions(batch_size=2, budget_s=5), Limits(max_timing_bytes=2**60))
+    timing = TimingProcess("cpu", memory_bytes=10**6)
+    try:
+        with pytest.raises(MeasurementOutOfMemory, match="out of memory on cpu"):
+            timing.run(measurement, Progress(), measurement.budget_s)
+        small = latency_measurement(
+            profile({"preset": "mobilenet_v3_small", "resolution": 32}), LatencyOptions(budget_s=0.5)
+        )
+        assert timing.run(small, Progress(), small.budget_s).end_to_end.median > 0
+    finally:
+        timing.stop()
