@@ -24,6 +24,7 @@ from anyio import CapacityLimiter
 from fastapi import HTTPException
 
 from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
+from profiler.latency.roofline import Roofs
 
 from .settings import Settings
 from .store import compare_summary, encode, profile_summary
@@ -40,12 +41,17 @@ def count_encoded(spec: ModelSpec, batch_size: int, counter: CounterName, limits
 
 
 def count_for_latency(
-    spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits, options: list[LatencyOptions]
+    spec: ModelSpec,
+    batch_size: int,
+    counter: CounterName,
+    limits: Limits,
+    options: list[LatencyOptions],
+    roofs: dict[str, Roofs],
 ) -> tuple[bytes, dict[str, Any], list[Measurement]]:
     """``count_encoded``, and the checked measurement of each device (refused here, before any is queued,
-    when a device is missing or a limit passed)."""
+    when a device is missing, a limit passed, or one forward cannot fit the budget at the device's roofs)."""
     report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
-    measurements = [latency_measurement(report, opts, limits) for opts in options]
+    measurements = [latency_measurement(report, opts, limits, roofs) for opts in options]
     body = report.to_dict()
     return encode(body), profile_summary(body), measurements
 

@@ -90,6 +90,7 @@ class ProfileService:
             request.counter,
             self.settings.limits,
             options,
+            dict(self.workers.roofs),  # each device's roofs, from its earlier measurements
         )
         submitted: list[Job] = []
         try:

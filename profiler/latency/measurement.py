@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..count import Counts
+from ..errors import SpecError
 from ..limits import Limits
 from ..model.build import plan_model
 from ..spec import ModelSpec
@@ -15,7 +17,7 @@ from .devices import resolve_device
 from .measure import LatencyResult, measure_latency
 from .options import DTYPE_BYTES, LatencyOptions
 from .progress import Progress
-from .roofline import LayerCost
+from .roofline import LayerCost, Roofs
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -46,12 +48,18 @@ class Measurement:
         return measure_latency(model, self.input_shape, self.options, progress, self.costs)
 
 
-def latency_measurement(report: Report, options: LatencyOptions, limits: Limits | None = None) -> Measurement:
+def latency_measurement(
+    report: Report,
+    options: LatencyOptions,
+    limits: Limits | None = None,
+    roofs: Mapping[str, Roofs] | None = None,
+) -> Measurement:
     """A measurement of ``report``'s model as ``options`` say, to run on a device worker.
 
     Checked here, before anything is allocated: the device exists (its name made canonical: ``cuda`` ->
     ``cuda:0``), and the forward's memory (every activation kept for per-layer inputs, plus parameters) is
-    within ``max_timing_bytes``. CUDA graphs apply to CUDA devices only.
+    within ``max_timing_bytes``; and, where the device's roofs are known (``roofs``, by device name, from its
+    earlier measurements), that one forward can fit the budget. CUDA graphs apply to CUDA devices only.
     """
     limits = limits or Limits()
     device = resolve_device(options.device)
@@ -60,9 +68,30 @@ def latency_measurement(report: Report, options: LatencyOptions, limits: Limits 
     counts = report.counts
     needed = timing_bytes(counts, options)
     limits.check("max_timing_bytes", needed, ("latency",), "memory the measurement needs (bytes)")
+    known = (roofs or {}).get(str(device))
+    if known is not None:
+        _check_forward_fits(counts, options, known, str(device))
     options = dataclasses.replace(options, device=str(device), cuda_graph=options.cuda_graph and device.type == "cuda")
     input_shape = (options.batch_size, *counts.input_shape[1:])
     return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))
+
+
+def _check_forward_fits(counts: Counts, options: LatencyOptions, roofs: Roofs, device: str) -> None:
+    """Refuse a measurement whose single forward cannot fit its budget even at the device's measured roofs:
+    its FLOPs at peak, or its bytes at full bandwidth, whichever takes longer (a lower bound on its time)."""
+    scale = options.batch_size / counts.input_shape[0]
+    flops = 2 * counts.totals.macs * scale
+    moved = DTYPE_BYTES[options.dtype] * (counts.totals.activations * scale + counts.totals.params)
+    peak, bandwidth = roofs.flops_per_s.get(options.dtype), roofs.bytes_per_s
+    at_least = max(flops / peak if peak else 0.0, moved / bandwidth if bandwidth else 0.0)
+    if at_least > options.budget_s:
+        raise SpecError.at(
+            ("latency", "budget_s"),
+            f"one forward of this model is predicted to take at least {at_least:,.1f} s on {device} "
+            f"({flops:.3g} FLOPs at its measured {peak or 0:.3g} FLOP/s, {moved:.3g} bytes at "
+            f"{bandwidth or 0:.3g} B/s), over latency.budget_s = {options.budget_s:g} s: raise the budget, or "
+            "lower latency.batch_size, the resolution or the model's size",
+        )
 
 
 def timing_bytes(counts: Counts, options: LatencyOptions) -> int:

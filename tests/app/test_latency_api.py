@@ -158,3 +158,16 @@ def test_the_measurement_runs_outside_the_server_process(client: TestClient) -> 
     assert r.status_code == 200
     child = client.app.state.workers.processes["cpu"].process
     assert child.is_alive() and child.pid != os.getpid()
+
+
+def test_a_forward_that_cannot_fit_its_budget_is_refused_before_any_work(client: TestClient) -> None:
+    assert client.post("/profile", json={**SMALL, "latency": {"budget_s": 1}}).status_code == 200  # roofs known
+    roofs = client.get("/devices").json()[0]["roofs"]
+    big = {"in_channels": 1024, "resolution": 256, "classifier": None, "stages": [{"block": "conv", "c": 1024}]}
+    flops = 2 * 1024 * 1024 * 9 * 256 * 256  # written out: 2 x C_in x C_out x k x k x H x W
+    budget = 0.5 * flops / roofs["flops_per_s"]["float32"]  # half what the measured peak allows
+    r = client.post("/profile", json={**big, "latency": {"budget_s": budget}})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["loc"] == ["body", "latency", "budget_s"] and "predicted to take at least" in detail["msg"]
+    assert client.app.state.workers.waiting("cpu") == 0  # nothing was queued
