@@ -13,7 +13,6 @@ import gc
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,9 +23,10 @@ from anyio import CapacityLimiter
 from fastapi import HTTPException
 
 from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
+from profiler.bounds import bound_child
 from profiler.latency.roofline import Roofs
 
-from .settings import Settings
+from .settings import ENV_PREFIX, Settings
 from .store import compare_summary, encode, profile_summary
 
 Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summary the store's list shows
@@ -61,23 +61,46 @@ def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: Counte
     return encode(body), compare_summary(body)
 
 
+class CountTimeout(Exception):
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(f"the count did not finish within {timeout_s:g} s")
+
+
 def run_count(state: Any, settings: Settings, counter: str, fn: Callable[..., T], *args: Any) -> T:
-    """Blocking, from a server thread: ``fn(*args)`` where its counter belongs. fvcore traces a real forward
-    here, behind its slot; closed-form counts go to the counting process when there is one."""
+    """Blocking, from a server thread: ``fn(*args)`` where its counter belongs. fvcore traces a real forward:
+    in its own processes (never the server's), behind its slot and under its deadline; closed-form counts go
+    to the counting process when there is one."""
     if counter == "fvcore":
         with fvcore_slot(state.fvcore_slots, settings.fvcore_wait_s):
-            return fn(*args)
+            try:
+                return state.fvcore_counting.run(fn, *args, timeout_s=settings.fvcore_timeout_s)
+            except CountTimeout as exc:
+                raise HTTPException(
+                    422,
+                    [
+                        {
+                            "type": "limit",
+                            "loc": ["body", "counter"],
+                            "msg": f"fvcore's count (a traced forward on the CPU) took longer than {exc.timeout_s:g} s "
+                            f"and was stopped: use counter=shapes (the same figures from shapes), a smaller spec, "
+                            f"or raise {ENV_PREFIX}FVCORE_TIMEOUT_S",
+                        }
+                    ],
+                ) from None
     if state.counting is not None:
         return state.counting.run(fn, *args)
     return fn(*args)
 
 
 class CountingProcesses:
-    """A pool of spawned processes for closed-form counts; a pool that breaks (a process killed) is replaced,
-    and the request that saw it gets a 503 to retry."""
+    """A pool of spawned processes for counts; a pool that breaks (a process killed) is replaced, and the
+    request that saw it gets a 503 to retry. Each process may allocate ``memory_bytes`` (plus a fixed slack)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, memory_bytes: int = 0, name: str = "counting") -> None:
         self.processes = processes
+        self.memory_bytes = memory_bytes
+        self.name = name
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -88,7 +111,7 @@ class CountingProcesses:
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_prepare,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.memory_bytes),
                 )
             return self._pool
 
@@ -98,19 +121,31 @@ class CountingProcesses:
         for future in [executor.submit(_ready) for _ in range(self.processes)]:
             future.result()
 
-    def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Blocking: called from a server thread."""
+    def run(self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
+        """Blocking: called from a server thread. Past ``timeout_s`` the pool's processes are killed (a count
+        cannot be interrupted otherwise) and CountTimeout raised; the next call starts a new pool."""
         executor = self._executor()
+        if timeout_s is not None:
+            self.start()  # a new pool's start (spawn, imports) is not the count's time
         try:
-            return executor.submit(fn, *args).result()
+            return executor.submit(fn, *args).result(timeout=timeout_s)
+        except TimeoutError:
+            self._replace(executor, kill=True)
+            raise CountTimeout(timeout_s or 0.0) from None
         except BrokenProcessPool:
-            with self._lock:
-                if self._pool is executor:
-                    self._pool = None  # the next request starts a new pool
-            executor.shutdown(wait=False, cancel_futures=True)
+            self._replace(executor, kill=False)
             raise HTTPException(
-                503, "a counting process died and is being replaced; retry", headers={"Retry-After": "2"}
+                503, f"a {self.name} process died and is being replaced; retry", headers={"Retry-After": "2"}
             ) from None
+
+    def _replace(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
+        with self._lock:
+            if self._pool is executor:
+                self._pool = None  # the next request starts a new pool
+        if kill:
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -123,18 +158,12 @@ def _ready() -> bool:
     return True
 
 
-def _prepare(parent: int) -> None:
+def _prepare(parent: int, memory_bytes: int) -> None:
     """In each counting process, once: keep the imports out of the collector's full passes (as the server
-    does), and exit with the server. A pool process holds both ends of its task queue, so it never sees the
-    server go: it looks instead."""
+    does), exit with the server (a pool process holds both ends of its task queue, so it never sees the server
+    go), and cap its memory."""
     gc.freeze()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)  # the server was killed (SIGKILL, the OOM killer): nothing here is worth finishing
-
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+    bound_child(parent, memory_bytes)
 
 
 @contextmanager

@@ -36,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.workers.shutdown()
     if app.state.counting is not None:
         app.state.counting.shutdown()
+    app.state.fvcore_counting.shutdown()
     app.state.store.close()
 
 
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).
     app.state.counting_threads = CapacityLimiter(settings.counting_threads)
     app.state.counting = CountingProcesses(settings.counting_processes) if settings.counting_processes else None
+    # fvcore's traced forwards: their own processes, each allowed the memory of one forward.
+    app.state.fvcore_counting = CountingProcesses(
+        settings.fvcore_concurrency, memory_bytes=settings.max_activation_bytes, name="fvcore counting"
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)

@@ -60,6 +60,8 @@ class Settings(BaseSettings, Limits):
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
     fvcore_concurrency: int = Field(1, ge=1)
     fvcore_wait_s: float = Field(30.0, ge=0)
+    # ... each in a process of its own (started on first use, never the server's), stopped past this.
+    fvcore_timeout_s: float = Field(60.0, gt=0)
 
     def refuse_open(self) -> str | None:
         """Why the server must not start as configured (listening beyond this host with no token), or None."""

@@ -269,3 +269,17 @@ def test_counts_run_in_a_counting_process_that_is_replaced_if_it_dies() -> None:
             assert r.status_code == 503 and r.headers["retry-after"] and "retry" in r.json()["detail"]
         assert statuses[-1] == 200 and set(statuses) <= {200, 503}
         assert c.app.state.counting._pool is not pool
+
+
+def test_fvcore_counts_run_outside_the_server_and_stop_at_their_deadline() -> None:
+    with TestClient(create_app(Settings(fvcore_timeout_s=0.5))) as c:
+        slow = c.post("/profile", json={"preset": "resnet50", "resolution": 1024, "counter": "fvcore"})
+        assert slow.status_code == 422
+        (detail,) = slow.json()["detail"]
+        assert detail["loc"] == ["body", "counter"] and "took longer than 0.5 s" in detail["msg"]
+        assert "PROFILER_FVCORE_TIMEOUT_S" in detail["msg"]
+    with TestClient(create_app()) as c:
+        quick = c.post("/profile", json={"preset": "mobilenet_v3_small", "resolution": 32, "counter": "fvcore"})
+        assert quick.status_code == 200 and quick.json()["counter"]["method"] == "fvcore"
+        (pid,) = [p.pid for p in c.app.state.fvcore_counting._pool._processes.values()]
+        assert pid != os.getpid()  # traced in its own process
