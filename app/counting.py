@@ -10,6 +10,8 @@ general thread pool behind their own bound, so that neither waits behind the oth
 from __future__ import annotations
 
 import gc
+import io
+import json
 import multiprocessing
 import os
 import threading
@@ -24,6 +26,7 @@ from fastapi import HTTPException
 
 from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
 from profiler.bounds import bound_child
+from profiler.export import write_comparison_csv, write_layers_csv
 from profiler.latency.roofline import Roofs
 
 from .settings import ENV_PREFIX, Settings
@@ -54,6 +57,13 @@ def count_for_latency(
     measurements = [latency_measurement(report, opts, limits, roofs) for opts in options]
     body = report.to_dict()
     return encode(body), profile_summary(body), measurements
+
+
+def layers_csv(kind: str, body: str) -> str:
+    """A stored result's per-layer CSV: decoded and written here, where counts run, not in the server."""
+    out = io.StringIO()
+    (write_layers_csv if kind == "profile" else write_comparison_csv)(json.loads(body), out)
+    return out.getvalue()
 
 
 def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:

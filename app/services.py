@@ -16,11 +16,11 @@ from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, DeviceWorkers, Job, describe_devices
 
-from .counting import compare_encoded, count_encoded, count_for_latency, limiter_for, run_count
+from .counting import compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
 from .jobs import JobStore, ProfileJob
 from .schemas import CompareRequest, LatencyRequest, ProfileRequest
 from .settings import Settings, SettingsDep
-from .store import ResultStore, request_digest, stored_response
+from .store import ResultStore, Stored, request_digest, stored_response
 
 _PROFILE_JSON = TypeAdapter(ProfileRequest)
 _POLL_S = 0.05
@@ -145,6 +145,16 @@ class ProfileService:
             self.settings.limits,
         )
         return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
+
+    # ---- stored results --------------------------------------------------------------------------------
+
+    def layers_csv(self, stored: Stored) -> Response:
+        text = self._count_in_place("shapes", layers_csv, stored.kind, stored.body)  # decoded away from here
+        return Response(
+            text,
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{stored.id}.csv"'},
+        )
 
     # ---- devices ---------------------------------------------------------------------------------------
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
-from profiler.export import write_comparison_csv, write_layers_csv
-
 from ..dependencies import StoreDep
 from ..schemas import ProfileList
+from ..services import ServiceDep
 from ..store import Stored
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
@@ -58,14 +55,7 @@ def delete_profile(result_id: str, store: StoreDep) -> Response:
 
 
 @router.get("/{result_id}/layers.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})
-def export_layers(result_id: str, store: StoreDep) -> Response:
-    """Per-layer CSV: a profile's layers (with per-layer latency columns where measured), or a comparison's
-    aligned layers with a's and b's figures side by side."""
-    stored = _stored(store, result_id)
-    out = io.StringIO()
-    (write_layers_csv if stored.kind == "profile" else write_comparison_csv)(json.loads(stored.body), out)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{stored.id}.csv"'},
-    )
+def export_layers(result_id: str, store: StoreDep, service: ServiceDep) -> Response:
+    """Per-layer CSV: a profile's layers (with per-layer latency and roofline columns where measured), or a
+    comparison's aligned layers with a's and b's figures side by side."""
+    return service.layers_csv(_stored(store, result_id))
