@@ -1,6 +1,7 @@
 # The profiling service on a CUDA GPU host:
 #   docker build -t archprofiler .
-#   docker run --gpus all -p 8000:8000 -v archprofiler-data:/data archprofiler
+#   docker run --gpus all -p 8000:8000 -v archprofiler-data:/data -e PROFILER_API_TOKEN=<secret> archprofiler
+# It listens on every interface, so it refuses to start without a token (or PROFILER_ALLOW_OPEN=1).
 # The base image brings torch with CUDA and cuDNN; the service's other dependencies are installed on top.
 # Stored results live in the /data volume (SQLite); CI runs this file's RUN commands and HEALTHCHECK
 # outside Docker (.ci/dockerfile_check.py) and lints it with hadolint.
