@@ -3,16 +3,13 @@ and cap the memory it may take, so that a mistake fails one request and never th
 
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
-import signal
 import threading
 import time
 
 __all__ = ["bound_child", "data_bytes"]
 
-_PR_SET_PDEATHSIG = 1
 _SLACK_BYTES = 2**30  # threads' stacks, allocator arenas, the measurement's own bookkeeping
 
 
@@ -29,15 +26,11 @@ def data_bytes() -> int | None:
 
 
 def bound_child(parent: int, memory_bytes: int | None) -> None:
-    """Die with the parent (``prctl(PR_SET_PDEATHSIG)`` on Linux, and a thread watching the parent's pid
-    everywhere), and, with ``memory_bytes``, allow the data segment to grow by that much (plus a fixed slack)
-    past what it is now: past it, allocations fail (MemoryError, or torch's "can't allocate memory")."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the watching thread below does it, within a second
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(0)
+    """Die with the parent, within a second, however it dies (a thread watches the parent's pid: the kernel's
+    PR_SET_PDEATHSIG would fire when the parent *thread* that started this process ends, and servers start
+    processes from pool threads that come and go), and, with ``memory_bytes``, allow the data segment to grow
+    by that much (plus a fixed slack) past what it is now: past it, allocations fail (MemoryError, or torch's
+    "can't allocate memory")."""
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -105,7 +105,7 @@ def test_bad_specs_name_the_field(data: dict, loc: tuple) -> None:
     ("data", "options", "setting"),
     [
         ({"preset": "resnet18", "resolution": 100_000}, {}, "max_resolution"),
-        ({"stages": [{"block": "conv", "c": 10**9}]}, {}, "max_channels"),
+        ({"stages": [{"block": "conv", "c": 2**24}]}, {}, "max_channels"),
         ({"stages": [{"block": "basic", "c": 8, "n": 10**6}]}, {}, "max_blocks"),
         ({"preset": "resnet18"}, {"batch_size": 10**6}, "max_batch"),
         ({"preset": "resnet152", "resolution": 8192}, {"batch_size": 4096}, "max_macs"),
