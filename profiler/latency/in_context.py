@@ -55,7 +55,7 @@ def calibrate() -> ProfilerCost:
     number of ops recorded in each (least squares): the intercept is the range's cost, the slope an op's."""
     a, b = torch.zeros(8), torch.zeros(8)
     sizes = (1, 2, 4, 8)
-    repeats = 200
+    repeats = 100
 
     def body(n: int) -> None:
         for _ in range(n):

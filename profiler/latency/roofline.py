@@ -21,7 +21,7 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 # A layer that takes this many times longer than the slower of its two roofs allows is bound by neither:
 # by launching kernels or dispatching ops (Python, the framework), not by arithmetic or memory.
 OVERHEAD_FACTOR = 10.0
-_ROOF_SECONDS = 0.2  # how long each roof's repeated runs take, about
+_ROOF_SECONDS = 0.1  # how long each roof's repeated runs take, about
 
 
 @dataclass(frozen=True)
