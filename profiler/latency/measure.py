@@ -20,7 +20,7 @@ from ..errors import MeasurementOutOfMemory
 from ..model.graph import GraphModule
 from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, resolve_device
-from .in_context import ProfilerCost, in_context_layers
+from .in_context import ProfilerCost, calibrate, in_context_layers
 from .options import LatencyOptions
 from .progress import Progress
 from .quality import ContentionProbe, verdict
@@ -188,6 +188,8 @@ def _measure_latency(
 
     with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
         roofs = measure_roofs(str(device))  # once per process, before the budget starts
+        if in_context and device.type == "cpu":
+            calibrate()  # the profiler's cost: once per process, also before the budget starts
         started = time.monotonic()
         deadline = started + opts.budget_s
         probe = ContentionProbe(threads if device.type == "cpu" else 1)

@@ -29,7 +29,6 @@ from typing import Any
 
 from ..bounds import bound_child
 from ..errors import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
-from .in_context import calibrate
 from .measure import LatencyResult
 from .progress import Progress
 from .roofline import measure_roofs
@@ -68,11 +67,9 @@ def _child(
     memory_bytes: int | None,
 ) -> None:
     bound_child(parent, memory_bytes)
-    # What a first measurement would otherwise pay inside its budget: the device's roofs, the profiler's cost.
+    # What a first measurement would otherwise pay inside its budget: the device's roofs.
     with contextlib.suppress(Exception):  # a failure here is met again, and reported, by the measurement
         measure_roofs(device)
-        if device == "cpu":
-            calibrate()
     while True:
         try:
             measure = conn.recv()
