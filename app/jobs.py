@@ -61,9 +61,12 @@ class ProfileJob:
             log.exception("storing job %s failed", self.id)
             self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
         finally:
-            # Finished results live in the store, not here; a cancelled one is only its devices' entries.
-            if self.saved or (self.store is not None and self.save_error is None):
-                self._unsaved = None if self.saved else self.latency()
+            # Finished results live in the store, not here. A cancelled job keeps only its devices' entries;
+            # one whose store failed (or that has none) keeps its report, to be answered still.
+            if self.saved:
+                self.report = b""
+            elif self.store is not None and self.save_error is None:  # cancelled
+                self._unsaved = self.latency()
                 self.report = b""
             self.finished = time.monotonic()
             self._finished.set()
