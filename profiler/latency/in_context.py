@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from ..model.graph import _RANGES, GraphModule, recorded_ranges
+from ..model.graph import GraphModule, range_names, recorded_ranges
 from .clocks import Clock
 from .options import LatencyOptions
 from .progress import Progress
@@ -108,29 +108,25 @@ def in_context_layers(
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     per_layer: dict[str, list[float]] = defaultdict(list)
 
-    with recorded_ranges(model) as names:
-        wanted = set(names)
+    names = range_names(model)
+    wanted = set(names)
 
-        def profiled(count: int) -> None:
-            with profile(activities=activities) as prof:
-                for _ in range(count):
-                    model(x)
-                if cuda:
-                    torch.cuda.synchronize(device)
-            for event in prof.events():
-                if event.name in wanted:
-                    per_layer[event.name].append(_duration_ms(event, cost))
+    def profiled(count: int) -> None:
+        with recorded_ranges(), profile(activities=activities) as prof:
+            for _ in range(count):
+                model(x)
+            if cuda:
+                torch.cuda.synchronize(device)
+        for event in prof.events():
+            if event.name in wanted:
+                per_layer[event.name].append(_duration_ms(event, cost))
 
-        def sample(count: int) -> list[float]:
-            _RANGES.active = False  # the plain forwards run with no range at all
-            try:
-                plain = clock.sample(forward, count)
-            finally:
-                _RANGES.active = True
-            profiled(count)
-            return plain
+    def sample(count: int) -> list[float]:
+        plain = clock.sample(forward, count)  # no range at all in these
+        profiled(count)
+        return plain
 
-        end_to_end = repeat_until(sample, opts, deadline, progress)
+    end_to_end = repeat_until(sample, opts, deadline, progress)
     layers = [(name, summarize(per_layer[name], end_to_end.stop)) for name in names if per_layer[name]]
     return end_to_end, layers, cost
 

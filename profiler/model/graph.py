@@ -33,6 +33,7 @@ __all__ = [
     "Node",
     "Op",
     "op_row_name",
+    "range_names",
     "recorded_ranges",
 ]
 
@@ -233,14 +234,18 @@ class GraphModule(nn.Module):
         return names
 
 
+def range_names(model: GraphModule) -> list[str]:
+    """Name a ``torch.profiler`` range for every leaf layer of ``model`` (its report row) and every op
+    (``features.3 (add)``); the names in execution order. The ranges are recorded inside ``recorded_ranges``."""
+    return model._name_ranges("")
+
+
 @contextmanager
-def recorded_ranges(model: GraphModule) -> Iterator[list[str]]:
-    """Inside, each forward of ``model`` records a ``torch.profiler`` range around every leaf layer (named as
-    its report row) and every op (``features.3 (add)``); yields the range names in execution order. Outside,
-    the forward is the plain one: no range, no check but one flag."""
-    names = model._name_ranges("")
+def recorded_ranges() -> Iterator[None]:
+    """Inside, each forward of a ``GraphModule`` named by ``range_names`` records its ranges. Outside, the
+    forward is the plain one: no range, no check but one flag."""
     _RANGES.active = True
     try:
-        yield names
+        yield
     finally:
         _RANGES.active = False
