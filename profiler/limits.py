@@ -31,6 +31,12 @@ class Limits(BaseModel):
     # A report has a row per layer: this bounds an answer's size (about 300 bytes a row) and its work.
     max_layers: int = Field(5000, ge=1, description="layers (report rows) of one model")
 
+    # A count-only sweep point costs about as much as one count; a measured one a whole latency budget.
+    max_sweep_points: int = Field(100_000, ge=1, description="points of one count-only sweep")
+    max_sweep_latency_points: int = Field(
+        1_000, ge=1, description="points of one sweep with latency, or with layers (each point's per-layer rows)"
+    )
+
     def check(self, setting: str, value: int | float, loc: Loc = (), what: str | None = None) -> None:
         """Raise LimitError when ``value`` is over the limit named ``setting`` (a field of this class)."""
         maximum = getattr(self, setting)

@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import TypeAdapter
 
-from .count import CONVENTIONS, Counts, ModuleTotals, count_plan
+from .count import CONVENTIONS, Counts, LayerRow, ModuleTotals, count_plan
 from .errors import SpecError
 from .limits import Limits
 from .model.build import ModelPlan, plan_model
@@ -48,10 +48,10 @@ class Report:
                 **_COUNTER_NOTES[self.counter],
             },
             "conventions": CONVENTIONS,
-            "totals": _totals(c.totals),
+            "totals": totals_dict(c.totals),
             "unsupported_ops": dict(c.totals.unsupported_ops),
-            "layers": [_row_dict(r) for r in c.rows],
-            "modules": {name: _totals(t) for name, t in c.modules.items() if name},
+            "layers": layer_dicts(c.rows),
+            "modules": {name: totals_dict(t) for name, t in c.modules.items() if name},
         }
 
 
@@ -64,7 +64,7 @@ _COUNTER_NOTES = {
 }
 
 
-def _totals(t: ModuleTotals) -> dict[str, Any]:
+def totals_dict(t: ModuleTotals) -> dict[str, Any]:
     return {
         "macs": t.macs,
         "flops": t.flops,
@@ -75,12 +75,15 @@ def _totals(t: ModuleTotals) -> dict[str, Any]:
     }
 
 
-def _row_dict(row: Any) -> dict[str, Any]:
-    d = dict(vars(row))
-    d["input_shape"] = list(row.input_shape)
-    d["output_shape"] = list(row.output_shape)
-    d["unsupported_ops"] = list(row.unsupported_ops)
-    return d
+def layer_dicts(rows: list[LayerRow]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        d = dict(vars(row))
+        d["input_shape"] = list(row.input_shape)
+        d["output_shape"] = list(row.output_shape)
+        d["unsupported_ops"] = list(row.unsupported_ops)
+        out.append(d)
+    return out
 
 
 def profile(

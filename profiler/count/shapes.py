@@ -16,10 +16,11 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from ..errors import Loc, SpecError
 from ..model.build import ModelPlan
-from ..model.graph import INPUT, Graph, Op, ShapeMismatch, op_row_name
+from ..model.graph import INPUT, Graph, Node, Op, ShapeMismatch, op_row_name
 from ..model.layers import ACTIVATIONS, Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
 
 Shape = tuple[int, ...]
@@ -37,9 +38,8 @@ CONVENTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class LayerCount:
-    """What a handle returns for one layer on one input shape."""
+class LayerCount(NamedTuple):
+    """What a handle returns for one layer on one input shape (a tuple: sweeps make millions)."""
 
     out_shape: Shape
     macs: int = 0
@@ -271,6 +271,81 @@ def count_plan(plan: ModelPlan, batch_size: int = 1) -> Counts:
         shape = _walk(f"features.{i}.", block.graph, shape, rows, ops, block.loc, op_elements)
     shape = _walk("", Graph(plan.head), shape, rows, ops, ("classifier",), op_elements)
     return Counts(input_shape, shape, rows, aggregate(rows, ops), op_elements)
+
+
+class TotalsProgram:
+    """A plan's counting walk compiled once for sweeps: a flat list of steps (leaf handles and ops, nested
+    graphs inlined, each reading its inputs by slot). Parameters and the ops fvcore does not count depend on
+    no shape, so they are summed once; ``run`` then takes the shape-dependent totals at any input size with
+    the same handles as ``count_plan`` (so the same figures), without a row or a module sum."""
+
+    def __init__(self, plan: ModelPlan) -> None:
+        self.steps: list[tuple[bool, Callable[..., Any], Any, tuple[int, ...], Loc]] = []
+        slot = self._compile(Graph(tuple(Node(str(i), b.graph) for i, b in enumerate(plan.blocks))), 0, None)
+        self._compile(Graph(plan.head), slot, ("classifier",))
+        self.locs = [block.loc for block in plan.blocks]
+        self._constant: ModuleTotals | None = None
+
+    def _compile(self, graph: Graph, input_slot: int, loc: Loc | None, block: int | None = None) -> int:
+        """Append ``graph``'s steps reading ``input_slot``; returns the slot of its output."""
+        slots = {INPUT: input_slot}
+        prev = input_slot
+        for i, node in enumerate(graph.nodes):
+            where = loc if loc is not None else ("block", block if block is not None else i)
+            sources = tuple(slots[s] for s in node.inputs) if node.inputs else (prev,)
+            if isinstance(node.op, Graph):
+                prev = self._compile(node.op, sources[0], loc, block if block is not None else i)
+            else:
+                is_op = isinstance(node.op, Op)
+                fn = node.op.shape if is_op else HANDLES[type(node.op)]
+                self.steps.append((is_op, fn, node.op, sources, where))
+                prev = len(self.steps)  # slot 0 is the model's input; step k writes slot k + 1
+            slots[node.name] = prev
+        return prev
+
+    def run(self, input_shape: Shape) -> tuple[Shape, ModuleTotals]:
+        values: list[Shape] = [input_shape]
+        append = values.append
+        macs = fvcore_flops = activations = 0
+        counts = self._constant is None
+        params = 0
+        unsupported: Counter[str] = Counter()
+        for is_op, fn, op, sources, where in self.steps:
+            try:
+                if is_op:
+                    append(fn(*[values[s] for s in sources]))
+                    if counts and op.unsupported_ops:
+                        unsupported.update(op.unsupported_ops)
+                    continue
+                c = fn(op, values[sources[0]])
+            except (ShapeError, ShapeMismatch) as exc:
+                raise self._error(where, exc) from None
+            append(c.out_shape)
+            macs += c.macs
+            fvcore_flops += c.fvcore_flops
+            activations += math.prod(c.out_shape)
+            if counts:
+                params += c.params
+                if c.unsupported_ops:
+                    unsupported.update(c.unsupported_ops)
+        if self._constant is None:
+            self._constant = ModuleTotals(params=params, unsupported_ops=unsupported)
+        totals = ModuleTotals(
+            macs, 2 * macs, fvcore_flops, self._constant.params, activations, Counter(self._constant.unsupported_ops)
+        )
+        return values[-1], totals
+
+    def _error(self, where: Loc, exc: ValueError) -> SpecError:
+        loc = self.locs[int(where[1])] if where[0] == "block" else where
+        if isinstance(exc, ShapeError):
+            return SpecError.at((*loc, exc.field) if loc and loc[0] == "stages" else loc, str(exc))
+        return SpecError.at(loc, str(exc))
+
+
+def count_totals(plan: ModelPlan, batch_size: int = 1) -> tuple[Shape, ModuleTotals]:
+    """The model's output shape and totals alone (a ``TotalsProgram`` used once)."""
+    h, w = plan.spec.hw
+    return TotalsProgram(plan).run((batch_size, plan.spec.in_channels, h, w))
 
 
 def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:

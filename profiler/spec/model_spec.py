@@ -65,6 +65,8 @@ class ModelSpec:
     def _apply_preset(cls, data: Any) -> Any:
         # An unknown name is left to the field's own check, which lists the known ones.
         if isinstance(data, dict) and isinstance(data.get("preset"), str) and data["preset"] in PRESETS:
+            if data.keys() >= PRESETS[data["preset"]].spec.keys() | {"name"}:
+                return data  # every field of the table given (a sweep's point): nothing to take from it
             return {**preset_table(data["preset"]), **data}
         return data
 
