@@ -67,7 +67,7 @@ def plan_sweep(
     the number of points is within ``max_sweep_points`` (``max_sweep_latency_points`` when each point is
     measured or reported layer by layer: ``detailed``)."""
     limits = limits or Limits()
-    grid = {k: list(v) for k, v in (grid or {}).items()}
+    grid_lists = {k: list(v) for k, v in (grid or {}).items()}
     raw = _SPEC_DUMP.dump_python(base, mode="json", exclude_unset=True) if isinstance(base, ModelSpec) else base
     try:
         base_spec = parse_spec(raw)
@@ -76,7 +76,7 @@ def plan_sweep(
     except UnknownPresetError as exc:
         raise SpecError.at(("base", "preset"), str(exc)) from None
     resolved = _SPEC_DUMP.dump_python(base_spec, mode="json")
-    for path, values in grid.items():
+    for path, values in grid_lists.items():
         _check_path(resolved, path, ("grid", path))
         if not values:
             raise SpecError.at(("grid", path), "give at least one value")
@@ -85,10 +85,10 @@ def plan_sweep(
             raise SpecError.at(("points", i), "give at least one field to set (an empty point is the base)")
         for path in point:
             _check_path(resolved, path, ("points", i, path))
-    if not grid and not points:
+    if not grid_lists and not points:
         raise SpecError.at(("grid",), "give a grid of field values, or points, to sweep over")
-    fields = tuple(dict.fromkeys([*grid, *(path for point in points for path in point)]))
-    sweep = Sweep(dict(raw), resolved, fields, grid, tuple(points))
+    fields = tuple(dict.fromkeys([*grid_lists, *(path for point in points for path in point)]))
+    sweep = Sweep(dict(raw), resolved, fields, grid_lists, tuple(points))
     setting = "max_sweep_latency_points" if detailed else "max_sweep_points"
     limits.check(setting, len(sweep), ("grid",), "points in the sweep")
     return sweep

@@ -296,8 +296,9 @@ class TotalsProgram:
             if isinstance(node.op, Graph):
                 prev = self._compile(node.op, sources[0], loc, block if block is not None else i)
             else:
-                is_op = isinstance(node.op, Op)
-                fn = node.op.shape if is_op else HANDLES[type(node.op)]
+                op = node.op
+                is_op = isinstance(op, Op)
+                fn = op.shape if isinstance(op, Op) else HANDLES[type(op)]
                 self.steps.append((is_op, fn, node.op, sources, where))
                 prev = len(self.steps)  # slot 0 is the model's input; step k writes slot k + 1
             slots[node.name] = prev
