@@ -26,7 +26,7 @@ from fastapi import HTTPException
 
 from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
 from profiler.bounds import bound_child
-from profiler.export import write_comparison_csv, write_layers_csv
+from profiler.export import write_comparison_csv, write_layers_csv, write_sweep_csv
 from profiler.latency.roofline import Roofs
 
 from .settings import ENV_PREFIX, Settings
@@ -62,7 +62,8 @@ def count_for_latency(
 def layers_csv(kind: str, body: str) -> str:
     """A stored result's per-layer CSV: decoded and written here, where counts run, not in the server."""
     out = io.StringIO()
-    (write_layers_csv if kind == "profile" else write_comparison_csv)(json.loads(body), out)
+    writers = {"profile": write_layers_csv, "compare": write_comparison_csv, "sweep": write_sweep_csv}
+    writers[kind](json.loads(body), out)
     return out.getvalue()
 
 
@@ -142,6 +143,18 @@ class CountingProcesses:
         except TimeoutError:
             self._replace(executor, kill=True)
             raise CountTimeout(timeout_s or 0.0) from None
+        except BrokenProcessPool:
+            self._replace(executor, kill=False)
+            raise HTTPException(
+                503, f"a {self.name} process died and is being replaced; retry", headers={"Retry-After": "2"}
+            ) from None
+
+    def run_many(self, fn: Callable[..., T], arg_lists: list[tuple[Any, ...]]) -> list[T]:
+        """Blocking: ``fn(*args)`` for each of ``arg_lists``, spread over the processes, results in order."""
+        executor = self._executor()
+        futures = [executor.submit(fn, *args) for args in arg_lists]
+        try:
+            return [future.result() for future in futures]
         except BrokenProcessPool:
             self._replace(executor, kill=False)
             raise HTTPException(

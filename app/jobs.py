@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from profiler import Job, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 
@@ -98,7 +98,7 @@ class ProfileJob:
 
     def latency(self) -> list[dict[str, Any]]:
         """One entry per device: its figures, or why it has none."""
-        return [_latency_entry(j) for j in self.jobs]
+        return [latency_entry(j) for j in self.jobs]
 
     def _body(self, latency: list[dict[str, Any]]) -> bytes:
         return self.report[:-1] + b',"latency":' + encode(latency) + b"}"
@@ -132,7 +132,7 @@ class ProfileJob:
         return status[:-1] + b',"report":' + self.result() + b"}" if self.done else status
 
 
-def _latency_entry(job: Job) -> dict[str, Any]:
+def latency_entry(job: Job) -> dict[str, Any]:
     if job.future.cancelled():
         return {"device": job.device, "error": "cancelled"}
     exc = job.future.exception()
@@ -145,13 +145,24 @@ def _latency_entry(job: Job) -> dict[str, Any]:
     return {"device": job.device, "error": f"{type(exc).__name__}: {exc}"}
 
 
+class AnyJob(Protocol):
+    """What the job routes need of a latency job (a profile's or a sweep's)."""
+
+    id: str
+
+    @property
+    def done(self) -> bool: ...
+    def cancel(self) -> None: ...
+    def status_body(self) -> bytes: ...
+
+
 class JobStore:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._jobs: OrderedDict[str, ProfileJob] = OrderedDict()
+        self._jobs: OrderedDict[str, AnyJob] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, job: ProfileJob) -> None:
+    def add(self, job: AnyJob) -> None:
         with self._lock:
             while len(self._jobs) >= self.capacity:
                 finished = next((k for k, v in self._jobs.items() if v.done), None)
@@ -160,6 +171,6 @@ class JobStore:
                 del self._jobs[finished]
             self._jobs[job.id] = job
 
-    def get(self, job_id: str) -> ProfileJob | None:
+    def get(self, job_id: str) -> AnyJob | None:
         with self._lock:
             return self._jobs.get(job_id)

@@ -19,7 +19,7 @@ from . import errors
 from .counting import CountingProcesses
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
-from .routes import compare, dashboard, devices, health, jobs, presets, profile, profiles
+from .routes import compare, dashboard, devices, health, jobs, presets, profile, profiles, sweeps
 from .settings import Settings, get_settings
 from .store import ResultStore
 
@@ -37,6 +37,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.counting is not None:
         app.state.counting.shutdown()
     app.state.fvcore_counting.shutdown()
+    if app.state.sweeping is not None:
+        app.state.sweeping.shutdown()
     app.state.store.close()
 
 
@@ -73,6 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.counting_threads = CapacityLimiter(settings.counting_threads)
     app.state.counting = CountingProcesses(settings.counting_processes) if settings.counting_processes else None
     # fvcore's traced forwards: their own processes, each allowed the memory of one forward.
+    app.state.sweeping = (
+        CountingProcesses(settings.sweep_processes, settings.sweep_memory_bytes, name="sweep counting")
+        if settings.sweep_processes
+        else None
+    )
+    app.state.sweep_threads = CapacityLimiter(1)  # one count-only sweep at a time: each takes every process
     app.state.fvcore_counting = CountingProcesses(
         settings.fvcore_concurrency, memory_bytes=settings.max_activation_bytes, name="fvcore counting"
     )
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.include_router(profile.router)
     app.include_router(compare.router)
+    app.include_router(sweeps.router)
     app.include_router(profiles.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)

@@ -17,9 +17,9 @@ _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
-class LatencyRequest(MeasureOptions):
-    """Measure latency too: the core's measurement options (their defaults and bounds), plus where and how to
-    answer. Each device gets its own measurement, one at a time per device."""
+class DeviceLatency(MeasureOptions):
+    """Where to measure: the core's measurement options (their defaults and bounds) on these devices, one
+    measurement at a time per device."""
 
     devices: list[str] = Field(
         default_factory=lambda: ["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N"
@@ -27,12 +27,18 @@ class LatencyRequest(MeasureOptions):
     batch_size: StrictInt | None = Field(
         default=None, ge=1, le=MAX_BATCH, description="default: the request's batch_size"
     )
-    job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
 
     def options(self, device: str, batch_size: int) -> LatencyOptions:
         """The core's options of one device's measurement."""
         knobs = {f.name: getattr(self, f.name) for f in fields(MeasureOptions)}
         return LatencyOptions(**knobs, device=device, batch_size=self.batch_size or batch_size)
+
+
+@dataclass(frozen=True, kw_only=True, config=_CONFIG)
+class LatencyRequest(DeviceLatency):
+    """Measure a profile's latency too: each device gets its own measurement."""
+
+    job: StrictBool = Field(default=False, description="answer 202 with a job id at once; poll GET /jobs/{id}")
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
@@ -152,7 +158,7 @@ class Health(BaseModel):
 
 class StoredSummary(BaseModel):
     id: str
-    kind: Literal["profile", "compare"]
+    kind: Literal["profile", "compare", "sweep"]
     created: str = Field(description="UTC, ISO 8601")
     name: str | None
     model_config = ConfigDict(extra="allow")  # the kind's own figures: totals, ratios, latency medians
@@ -190,5 +196,56 @@ COMPARE_EXAMPLES: dict[str, dict[str, Any]] = {
     "widths": {
         "summary": "MobileNetV2 at width 1.0 against 0.5",
         "value": {"a": {"preset": "mobilenet_v2"}, "b": {"preset": "mobilenet_v2", "width_multiplier": 0.5}},
+    },
+}
+
+
+class SweepRequest(BaseModel):
+    """One base spec and its variants: every combination of the grid's values, then the explicit points."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: dict[str, Any] = Field(description="a spec as POST /profile takes it: a preset with overrides, or a table")
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="field path -> values; every combination is a point, the first field outermost. A path is "
+        "a top-level field (width_multiplier, resolution, preset), a nested one (classifier.dropout) or a row's "
+        "(stages.3.t, rows counted from 0 in the base's resolved table)",
+    )
+    points: list[dict[str, Any]] = Field(
+        default_factory=list, description="explicit points after the grid's, each {field path: value}"
+    )
+    batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH)
+    latency: DeviceLatency | None = Field(
+        default=None,
+        description="measure every point too, as a job (202; GET /jobs/{id} or GET /sweeps/{id}), the points "
+        "spread over these devices, each point measured on one of them",
+    )
+    layers: StrictBool = Field(default=False, description="each point's per-layer rows too (a full report each)")
+
+
+SWEEP_EXAMPLES: dict[str, dict[str, Any]] = {
+    "alpha_rho": {
+        "summary": "MobileNetV1's width x resolution table (the paper's tables 6 and 7)",
+        "value": {
+            "base": {"preset": "mobilenet_v1"},
+            "grid": {"width_multiplier": [1.0, 0.75, 0.5, 0.25], "resolution": [224, 192, 160, 128]},
+        },
+    },
+    "row_field": {
+        "summary": "MobileNetV2's expansion factor of its fourth row, and two explicit points",
+        "value": {
+            "base": {"preset": "mobilenet_v2"},
+            "grid": {"stages.3.t": [2, 4, 6]},
+            "points": [{"width_multiplier": 0.5, "resolution": 160}, {"preset": "mobilenet_v3_small"}],
+        },
+    },
+    "latency": {
+        "summary": "Four widths measured on the CPU (a job)",
+        "value": {
+            "base": {"preset": "mobilenet_v2", "resolution": 160},
+            "grid": {"width_multiplier": [0.35, 0.5, 0.75, 1.0]},
+            "latency": {"devices": ["cpu"], "budget_s": 2},
+        },
     },
 }

@@ -5,9 +5,10 @@ A route hands its request here and returns what it gets."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Depends, HTTPException, Request
@@ -15,15 +16,19 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
 from profiler import DeviceBusyError, DeviceWorkers, Job, describe_devices
+from profiler.latency.devices import resolve_device
+from profiler.sweep import Sweep, plan_sweep
 
 from .counting import compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
-from .jobs import JobStore, ProfileJob
-from .schemas import CompareRequest, LatencyRequest, ProfileRequest
+from .jobs import AnyJob, JobStore, ProfileJob
+from .schemas import CompareRequest, DeviceLatency, LatencyRequest, ProfileRequest, SweepRequest
 from .settings import Settings, SettingsDep
 from .store import ResultStore, Stored, request_digest, stored_response
+from .sweeps import SweepJob, assemble, chunks, count_chunk, counted_points, sweep_summary
 
 _PROFILE_JSON = TypeAdapter(ProfileRequest)
 _POLL_S = 0.05
+T = TypeVar("T")
 
 
 class ProfileService:
@@ -146,6 +151,87 @@ class ProfileService:
         )
         return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
 
+    # ---- sweeps ----------------------------------------------------------------------------------------
+
+    async def sweep(self, request: SweepRequest) -> Response:
+        """A count-only sweep is answered (and stored, or answered from the store when identical); one with
+        latency is counted, then measured as a job (202)."""
+        if request.latency is None:
+            digest = request_digest(b"sweep:" + request.model_dump_json().encode())
+            recent = self.store.recall(digest)
+            if recent is not None:
+                return stored_response(recent, cached=True)
+            return await to_thread.run_sync(self._sweep_stored, request, digest, limiter=self.state.sweep_threads)
+        job = await to_thread.run_sync(self._sweep_job, request, request.latency, limiter=self.state.sweep_threads)
+        self.jobs.add(job)
+        return JSONResponse(job.status(), status_code=202, headers={"Location": f"/sweeps/{job.id}"})
+
+    def _plan_sweep(self, request: SweepRequest, *, detailed: bool) -> Sweep:
+        return plan_sweep(request.base, request.grid, request.points, self.settings.limits, detailed=detailed)
+
+    def _count_sweep(self, fn: Callable[..., T], planned: Sweep, request: SweepRequest) -> list[T]:
+        """``fn`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel)."""
+        pool = self.state.sweeping
+        ranges = chunks(len(planned), pool.processes if pool else 1)
+        args = [(planned, a, b, request.batch_size, self.settings.limits, request.layers) for a, b in ranges]
+        return pool.run_many(fn, args) if pool else [fn(*a) for a in args]
+
+    def _sweep_stored(self, request: SweepRequest, digest: str) -> Response:
+        found = self.store.find_request(digest)
+        if found is not None:
+            return stored_response(found, cached=True)
+        start = time.perf_counter()
+        planned = self._plan_sweep(request, detailed=request.layers)
+        encoded = self._count_sweep(count_chunk, planned, request)
+        body = assemble(planned, request.batch_size, encoded, time.perf_counter() - start)
+        errors = sum(c is None for _, costs in encoded for c in costs)
+        summary = sweep_summary(planned, errors)
+        return stored_response(self.store.add_encoded("sweep", body, summary=summary, request=digest), cached=False)
+
+    def _sweep_job(self, request: SweepRequest, latency: DeviceLatency) -> SweepJob:
+        """Count every point, check each device on the first countable one (a device this host lacks is a
+        422 here, not an error per point), then start measuring."""
+        start = time.perf_counter()
+        planned = self._plan_sweep(request, detailed=True)
+        points = [p for chunk in self._count_sweep(counted_points, planned, request) for p in chunk]
+        options = [latency.options(device, request.batch_size) for device in dict.fromkeys(latency.devices)]
+        options = [dataclasses.replace(o, device=str(resolve_device(o.device))) for o in options]
+        options = list({o.device: o for o in options}.values())  # cuda and cuda:0 are one
+        job = SweepJob(
+            planned,
+            request.batch_size,
+            points,
+            options,
+            self.workers,
+            self.settings.limits,
+            store=self.store,
+            count_seconds=time.perf_counter() - start,
+        )
+        job.start()
+        return job
+
+    def sweep_result(self, sweep_id: str) -> Response:
+        """A sweep's answer: as it stands while it is measured, then as stored."""
+        job = self.jobs.get(sweep_id)
+        if isinstance(job, SweepJob) and not job.saved:
+            return Response(job.result(), media_type="application/json")
+        stored = self.store.get(sweep_id)
+        if stored is None or stored.kind != "sweep":
+            raise HTTPException(404, f"no sweep {sweep_id!r}; GET /profiles?kind=sweep lists the stored ones")
+        return Response(stored.body, media_type="application/json")
+
+    def delete_sweep(self, sweep_id: str) -> Response:
+        """Cancel a sweep being measured (its answer so far stays readable, nothing is stored), or remove a
+        stored one."""
+        job = self.jobs.get(sweep_id)
+        if isinstance(job, SweepJob) and not job.done:
+            job.cancel()
+            return Response(job.status_body(), media_type="application/json")
+        stored = self.store.get(sweep_id)
+        if stored is None or stored.kind != "sweep" or not self.store.delete(sweep_id):
+            raise HTTPException(404, f"no sweep {sweep_id!r}; GET /profiles?kind=sweep lists the stored ones")
+        return Response(status_code=204)
+
     # ---- stored results --------------------------------------------------------------------------------
 
     def layers_csv(self, stored: Stored) -> Response:
@@ -174,7 +260,7 @@ class ProfileService:
 
     # ---- jobs ------------------------------------------------------------------------------------------
 
-    def _job(self, job_id: str) -> ProfileJob:
+    def _job(self, job_id: str) -> AnyJob:
         job = self.jobs.get(job_id)
         if job is None:
             raise HTTPException(404, f"no job {job_id!r} (jobs are kept in memory and lost on restart)")

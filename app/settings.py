@@ -4,6 +4,7 @@ embedded configuration that runs as is."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +57,11 @@ class Settings(BaseSettings, Limits):
     # waits for them on counting_threads threads, and further requests wait their turn without a thread.
     counting_processes: int = Field(1, ge=0)
     counting_threads: int = Field(2, ge=1)
+
+    # Count-only sweeps split their points over this many spawned processes (started by the first sweep;
+    # 0: in a server thread), one sweep at a time; each process may take sweep_memory_bytes.
+    sweep_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0)
+    sweep_memory_bytes: int = Field(2**30, ge=1)
 
     # fvcore traces a real forward: at most this many at once; others wait up to fvcore_wait_s, then 503.
     fvcore_concurrency: int = Field(1, ge=1)

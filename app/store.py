@@ -22,7 +22,7 @@ from typing import Any, Literal
 import orjson
 from fastapi.responses import Response
 
-Kind = Literal["profile", "compare"]
+Kind = Literal["profile", "compare", "sweep"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

@@ -61,3 +61,35 @@ def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
         for f in FIGURES:
             cells[f"{f}_a"], cells[f"{f}_b"] = row[f]
         writer.writerow(cells)
+
+
+def write_sweep_csv(body: dict[str, Any], out: TextIO) -> None:
+    """One row per point: the values it sets, its totals (or its error), whether it is on the Pareto front and,
+    when measured, its device and end-to-end median and CI."""
+    measured = any("latency" in p for p in body["points"])
+    latency_fields = ["device", "median_ms", "ci95_low_ms", "ci95_high_ms", "cv", "verdict"] if measured else []
+    fields = ["point", *body["fields"], *FIGURES, "pareto", *latency_fields, "error"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    front = set(body["pareto"])
+    for i, point in enumerate(body["points"]):
+        cells: dict[str, Any] = {"point": i, "pareto": i in front, **{k: _cell(v) for k, v in point["values"].items()}}
+        cells.update({f: point["totals"][f] for f in FIGURES} if "totals" in point else {})
+        if "error" in point:
+            cells["error"] = "; ".join(e["msg"] for e in point["error"]["detail"])
+        for entry in point.get("latency") or []:
+            if "end_to_end" in entry:
+                e2e = entry["end_to_end"]
+                low, high = e2e.get("ci95_ms") or (None, None)
+                quality = entry.get("quality") or {}
+                cells.update(
+                    device=entry["device"],
+                    median_ms=e2e["median_ms"],
+                    ci95_low_ms=low,
+                    ci95_high_ms=high,
+                    cv=e2e.get("cv"),
+                    verdict=quality.get("verdict"),
+                )
+            elif "error" in entry:
+                cells["error"] = entry["error"]
+        writer.writerow(cells)

@@ -14,7 +14,7 @@ import difflib
 import itertools
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ class Sweep:
 
 def plan_sweep(
     base: dict[str, Any] | ModelSpec,
-    grid: dict[str, Sequence[Any]] | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Override] = (),
     limits: Limits | None = None,
     *,
@@ -215,7 +215,7 @@ def objectives(point: dict[str, Any], measured: bool) -> tuple[float, ...] | Non
         return None
     if not measured:
         return (totals["macs"], totals["params"])
-    medians = [entry.get("median_ms") for entry in point.get("latency") or ()]
+    medians = [entry.get("end_to_end", {}).get("median_ms") for entry in point.get("latency") or ()]
     median = next((m for m in medians if m is not None), None)
     return None if median is None else (totals["macs"], totals["params"], median)
 
@@ -240,7 +240,7 @@ def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 def sweep(
     base: dict[str, Any] | ModelSpec,
-    grid: dict[str, Sequence[Any]] | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
     points: Sequence[Override] = (),
     *,
     batch_size: int = 1,

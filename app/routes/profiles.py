@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from ..dependencies import StoreDep
 from ..schemas import ProfileList
 from ..services import ServiceDep
-from ..store import Stored
+from ..store import Kind, Stored
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
@@ -32,11 +32,11 @@ def _stored(store: StoreDep, result_id: str) -> Stored:
 def list_profiles(
     store: StoreDep,
     name: Annotated[str | None, Query(max_length=200, description="part of the name, any case")] = None,
-    kind: Literal["profile", "compare"] | None = None,
+    kind: Kind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> ProfileList:
-    """Stored profiles and comparisons, newest first, one page at a time."""
+    """Stored profiles, comparisons and sweeps, newest first, one page at a time."""
     total, items = store.list(limit=limit, offset=offset, name=name, kind=kind)
     return ProfileList(total=total, limit=limit, offset=offset, items=items)
 
@@ -56,6 +56,6 @@ def delete_profile(result_id: str, store: StoreDep) -> Response:
 
 @router.get("/{result_id}/layers.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})
 def export_layers(result_id: str, store: StoreDep, service: ServiceDep) -> Response:
-    """Per-layer CSV: a profile's layers (with per-layer latency and roofline columns where measured), or a
-    comparison's aligned layers with a's and b's figures side by side."""
+    """Per-layer CSV: a profile's layers (with per-layer latency and roofline columns where measured), a
+    comparison's aligned layers with a's and b's figures side by side, or a sweep's points, one row each."""
     return service.layers_csv(_stored(store, result_id))
