@@ -10,6 +10,7 @@ import pytest
 
 from profiler import profile
 from profiler.cli import main
+from profiler.sweep import sweep
 
 
 def test_json_output_is_the_report(tmp_path: Path) -> None:
@@ -74,3 +75,28 @@ def test_table_with_cpu_latency(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_spec_exits_2_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--preset", "resnet18", "--set", "width_multiplier=0"]) == 2
     assert "width_multiplier" in capsys.readouterr().err
+
+
+def test_sweep_to_csv_equals_the_core(tmp_path: Path) -> None:
+    out = tmp_path / "sweep.csv"
+    argv = ["sweep", "--preset", "mobilenet_v2", "--grid", "width_multiplier=0.35,0.5,1.0"]
+    assert main([*argv, "--grid", "resolution=96,224", "--format", "csv", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    expected = sweep({"preset": "mobilenet_v2"}, {"width_multiplier": [0.35, 0.5, 1.0], "resolution": [96, 224]})
+    assert [(float(r["width_multiplier"]), int(r["resolution"])) for r in rows] == [
+        (p["values"]["width_multiplier"], p["values"]["resolution"]) for p in expected["points"]
+    ]
+    assert [int(r["macs"]) for r in rows] == [p["totals"]["macs"] for p in expected["points"]]
+    assert [i for i, r in enumerate(rows) if r["pareto"] == "True"] == expected["pareto"]
+
+
+def test_sweep_table_marks_the_front_and_json_lists_of_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--preset", "mobilenet_v1", "--grid", "resolution=[[160,128],224]"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "[160, 128]" in lines[1] and lines[1].rstrip().endswith("*")
+    assert "2 points, 0 with errors" in lines[-1]
+
+
+def test_sweep_unknown_field_exits_2_with_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--preset", "mobilenet_v2", "--grid", "widht_multiplier=1"]) == 2
+    assert "did you mean 'width_multiplier'" in capsys.readouterr().err
