@@ -9,6 +9,7 @@ general thread pool behind their own bound, so that neither waits behind the oth
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import json
@@ -24,10 +25,21 @@ from typing import Any, TypeVar
 from anyio import CapacityLimiter
 from fastapi import HTTPException
 
-from profiler import CounterName, LatencyOptions, Limits, Measurement, ModelSpec, compare, latency_measurement, profile
+from profiler import (
+    CounterName,
+    LatencyOptions,
+    Limits,
+    Measurement,
+    ModelSpec,
+    Report,
+    compare,
+    latency_measurement,
+    profile,
+)
 from profiler.bounds import bound_child
 from profiler.export import write_comparison_csv, write_layers_csv, write_sweep_csv
 from profiler.latency.roofline import Roofs
+from profiler.report import totals_dict
 
 from .settings import ENV_PREFIX, Settings
 from .store import compare_summary, encode, profile_summary
@@ -39,8 +51,26 @@ T = TypeVar("T")
 def count_encoded(spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:
     """The report encoded where it is counted (from a counting process, one bytes object crosses back faster
     than a nested dict)."""
-    body = profile(spec, batch_size=batch_size, counter=counter, limits=limits).to_dict()
-    return encode(body), profile_summary(body)
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
+    return report.to_json(), report_summary(report)
+
+
+def report_summary(report: Report) -> dict[str, Any]:
+    """``profile_summary`` of a report's body, from the report itself (its body is never built as a dict)."""
+    spec = report.spec
+    head = {
+        "width_multiplier": spec.width_multiplier,
+        "resolution": list(spec.hw) if not isinstance(spec.resolution, int) else spec.resolution,
+    }
+    return profile_summary(
+        {
+            "name": spec.name,
+            "preset": spec.preset,
+            "spec": head,
+            "batch_size": report.batch_size,
+            "totals": totals_dict(report.counts.totals),
+        }
+    )
 
 
 def count_for_latency(
@@ -55,8 +85,7 @@ def count_for_latency(
     when a device is missing, a limit passed, or one forward cannot fit the budget at the device's roofs)."""
     report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
     measurements = [latency_measurement(report, opts, limits, roofs) for opts in options]
-    body = report.to_dict()
-    return encode(body), profile_summary(body), measurements
+    return report.to_json(), report_summary(report), measurements
 
 
 def layers_csv(kind: str, body: str) -> str:
@@ -143,6 +172,17 @@ class CountingProcesses:
         except TimeoutError:
             self._replace(executor, kill=True)
             raise CountTimeout(timeout_s or 0.0) from None
+        except BrokenProcessPool:
+            self._replace(executor, kill=False)
+            raise HTTPException(
+                503, f"a {self.name} process died and is being replaced; retry", headers={"Retry-After": "2"}
+            ) from None
+
+    async def run_async(self, fn: Callable[..., T], *args: Any) -> T:
+        """``run`` awaited on the event loop: no server thread waits for the process."""
+        executor = self._executor()
+        try:
+            return await asyncio.wrap_future(executor.submit(fn, *args))
         except BrokenProcessPool:
             self._replace(executor, kill=False)
             raise HTTPException(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import AsyncIterator
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
     # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).
     app.state.counting_threads = CapacityLimiter(settings.counting_threads)
+    app.state.counting_slots = asyncio.Semaphore(settings.counting_threads)  # counts in flight, awaited
     app.state.counting = CountingProcesses(settings.counting_processes) if settings.counting_processes else None
     # fvcore's traced forwards: their own processes, each allowed the memory of one forward.
     app.state.sweeping = (

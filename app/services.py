@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
@@ -19,11 +20,11 @@ from profiler import DeviceBusyError, DeviceWorkers, Job, describe_devices
 from profiler.latency.devices import resolve_device
 from profiler.sweep import Sweep, plan_sweep
 
-from .counting import compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
+from .counting import Encoded, compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
 from .jobs import AnyJob, JobStore, ProfileJob
 from .schemas import CompareRequest, DeviceLatency, LatencyRequest, ProfileRequest, SweepRequest
 from .settings import Settings, SettingsDep
-from .store import ResultStore, Stored, request_digest, stored_response
+from .store import Kind, ResultStore, Stored, request_digest, stored_response
 from .sweeps import SweepJob, assemble, chunks, count_chunk, counted_points, sweep_summary
 
 _PROFILE_JSON = TypeAdapter(ProfileRequest)
@@ -65,7 +66,11 @@ class ProfileService:
             recent = self.store.recall(digest)  # answered on the event loop: no thread hop, no database
             if recent is not None:
                 return stored_response(recent, cached=True)
-            return await self._in_thread(request.counter, self._count_stored, request, digest)
+            if request.counter == "shapes" and self.state.counting is not None:
+                counted = await self._find_or_count_async(request, digest)
+            else:
+                counted = await self._in_thread(request.counter, self._find_or_count, request, digest)
+            return await self._stored(counted, "profile", digest)
         job = await self._in_thread(request.counter, self._submit, request, request.latency)
         if request.latency.job:
             self.jobs.add(job)
@@ -74,15 +79,35 @@ class ProfileService:
         headers = {"Location": f"/profiles/{job.id}"} if job.saved else {}
         return Response(b'{"cached":false,' + job.result()[1:], media_type="application/json", headers=headers)
 
-    def _count_stored(self, request: ProfileRequest, digest: str) -> Response:
-        """A count-only request: the stored answer to an identical request, or a new count, stored first."""
+    def _find_or_count(self, request: ProfileRequest, digest: str) -> Response | Encoded:
+        """A count-only request: the stored answer to an identical request, or a new count (to be stored)."""
         found = self.store.find_request(digest)
         if found is not None:
             return stored_response(found, cached=True)
-        body, summary = self._count_in_place(
+        return self._count_in_place(
             request.counter, count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits
         )
-        return stored_response(self.store.add_encoded("profile", body, summary=summary, request=digest), cached=False)
+
+    async def _find_or_count_async(self, request: ProfileRequest, digest: str) -> Response | Encoded:
+        """``_find_or_count`` without a server thread: the store's index read on the event loop (WAL readers
+        never wait for the writer), the count awaited from the counting process. Each thread hop costs more
+        than either under load."""
+        found = self.store.find_request(digest)
+        if found is not None:
+            return stored_response(found, cached=True)
+        async with self.state.counting_slots:
+            return await self.state.counting.run_async(
+                count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits
+            )
+
+    async def _stored(self, counted: Response | Encoded, kind: Kind, digest: str) -> Response:
+        """A new answer stored, then sent. The write runs on the general threads, not the counting ones: counts
+        go on while answers wait for their (shared) commit."""
+        if isinstance(counted, Response):
+            return counted
+        body, summary = counted
+        stored = await to_thread.run_sync(partial(self.store.add_encoded, kind, body, summary=summary, request=digest))
+        return stored_response(stored, cached=False)
 
     def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
         """Count (where counts run), check every device's measurement, then queue them all or none."""
@@ -133,14 +158,15 @@ class ProfileService:
     # ---- compare ---------------------------------------------------------------------------------------
 
     async def compare(self, request: CompareRequest) -> Response:
-        return await self._in_thread(request.counter, self._compare_stored, request)
-
-    def _compare_stored(self, request: CompareRequest) -> Response:
         digest = request_digest(b"compare:" + request.model_dump_json().encode())
+        counted = await self._in_thread(request.counter, self._compare_find_or_count, request, digest)
+        return await self._stored(counted, "compare", digest)
+
+    def _compare_find_or_count(self, request: CompareRequest, digest: str) -> Response | Encoded:
         found = self.store.find_request(digest)
         if found is not None:
             return stored_response(found, cached=True)
-        body, summary = self._count_in_place(
+        return self._count_in_place(
             request.counter,
             compare_encoded,
             request.a,
@@ -149,7 +175,6 @@ class ProfileService:
             request.counter,
             self.settings.limits,
         )
-        return stored_response(self.store.add_encoded("compare", body, summary=summary, request=digest), cached=False)
 
     # ---- sweeps ----------------------------------------------------------------------------------------
 

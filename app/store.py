@@ -1,8 +1,9 @@
 """Stored results in SQLite: every profile and comparison the service answers, kept by id.
 
 One file (WAL, ``synchronous=FULL``): a row is committed and synced before its id is sent, so a client that
-got an id can always read it back, after a restart or a SIGKILL. Rows are written once, in one statement,
-and never updated: a measurement that is cancelled or fails half way writes nothing.
+got an id can always read it back, after a restart or a SIGKILL. Rows are written once and never updated (rows
+that arrive together share one transaction: group commit): a measurement that is cancelled or fails half way
+writes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,13 @@ class Stored:
     body: str
 
 
+@dataclass
+class _Row:
+    values: tuple[Any, ...]  # id, kind, name, created, request, summary, body
+    committed: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
 class ResultStore:
     """Thread-safe: one writing connection behind a lock (SQLite serialises writers anyway), and one reading
     connection per thread, which WAL lets read while a write is being synced. The answers to the most recent
@@ -77,7 +85,9 @@ class ResultStore:
         self._stored_bytes = 0
         self._recent_bytes = 0
         self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer's: held while a batch of rows is committed
+        self._queue: list[_Row] = []  # rows waiting for the next commit
+        self._queue_lock = threading.Lock()
         self._recent: OrderedDict[str, Stored] = OrderedDict()
         self._recent_lock = threading.Lock()  # held for dict operations only, never across I/O
         self._readers = threading.local()
@@ -96,8 +106,7 @@ class ResultStore:
             conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
             conn.execute("PRAGMA busy_timeout=5000")
             conn.executescript(_SCHEMA)
-            (size,) = conn.execute("SELECT coalesce(sum(length(body) + length(summary)), 0) FROM results").fetchone()
-            self._stored_bytes = size
+            self._stored_bytes = self._count_bytes(conn)
             self._conn = conn
         return self._conn
 
@@ -139,25 +148,57 @@ class ResultStore:
         request: str | None = None,
         result_id: str | None = None,
     ) -> Stored:
-        """``add`` for a body already encoded as a JSON object (by a counting process)."""
+        """``add`` for a body already encoded as a JSON object (by a counting process).
+
+        Group commit: writers that arrive while another holds the write lock queue their row; whoever takes the
+        lock next writes every queued row in one transaction (one sync for all), and each writer returns once
+        its own row is committed. Under load that is one sync for many answers instead of one each."""
         created = time.time()
         rid = result_id or uuid.uuid4().hex
         rest = body.decode()[1:].lstrip()
         text = f'{{"id":"{rid}","created":"{iso(created)}"' + ("," + rest if rest != "}" else "}")
         summary_text = json.dumps(summary)
+        row = _Row((rid, kind, summary.get("name"), created, request, summary_text, text))
+        with self._queue_lock:
+            self._queue.append(row)
         with self._lock:
-            conn = self._connect()
-            conn.execute(
-                "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
-                (rid, kind, summary.get("name"), created, request, summary_text, text),
-            )
-            self._stored_bytes += len(text) + len(summary_text)
-            evicted = self._evict(conn, created)
-        self._forget(evicted)
+            if not row.committed.is_set():
+                self._commit_queued()
+        if row.error is not None:
+            raise row.error
         stored = Stored(rid, kind, created, text)
         if request is not None:
             self._remember(request, stored)
         return stored
+
+    def _commit_queued(self) -> None:
+        """With the write lock held: every queued row in one transaction; each row learns how it ended."""
+        with self._queue_lock:
+            rows, self._queue = self._queue, []
+        evicted: set[str] = set()
+        try:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
+                    [r.values for r in rows],
+                )
+                added = sum(len(r.values[5]) + len(r.values[6]) for r in rows)
+                self._stored_bytes += added
+                evicted = self._evict(conn, max(r.values[3] for r in rows))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self._stored_bytes = self._count_bytes(conn)
+                raise
+        except Exception as exc:
+            for r in rows:
+                r.error = exc
+        finally:
+            for r in rows:
+                r.committed.set()
+        self._forget(evicted)
 
     def _evict(self, conn: sqlite3.Connection, now: float) -> set[str]:
         """With the write lock held: remove results past the age cap, then the oldest past the size cap (never
@@ -201,6 +242,11 @@ class ResultStore:
         with self._recent_lock:
             for digest in [d for d, s in self._recent.items() if s.id in ids]:
                 self._recent_bytes -= len(self._recent.pop(digest).body)
+
+    @staticmethod
+    def _count_bytes(conn: sqlite3.Connection) -> int:
+        (size,) = conn.execute("SELECT coalesce(sum(length(body) + length(summary)), 0) FROM results").fetchone()
+        return size
 
     def get(self, result_id: str) -> Stored | None:
         row = (

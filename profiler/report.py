@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+import orjson
 from pydantic import TypeAdapter
 
 from .count import CONVENTIONS, Counts, LayerRow, ModuleTotals, count_plan
@@ -34,6 +37,17 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the response body of ``POST /profile``."""
+        return self._body(layer_dicts(self.counts.rows), {n: totals_dict(t) for n, t in self.counts.modules.items()})
+
+    def to_json(self) -> bytes:
+        """``to_dict()`` as JSON, written by orjson straight from the rows and totals (dataclasses, whose fields
+        are the keys of ``to_dict``), without building a dict per row first: a quarter of a count's time."""
+        try:
+            return orjson.dumps(self._body(self.counts.rows, self.counts.modules))
+        except orjson.JSONEncodeError:  # an integer past 64 bits (limits raised that far): json writes any int
+            return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    def _body(self, layers: Any, modules: Mapping[str, Any]) -> dict[str, Any]:
         c = self.counts
         return {
             "name": self.spec.name,
@@ -50,8 +64,8 @@ class Report:
             "conventions": CONVENTIONS,
             "totals": totals_dict(c.totals),
             "unsupported_ops": dict(c.totals.unsupported_ops),
-            "layers": layer_dicts(c.rows),
-            "modules": {name: totals_dict(t) for name, t in c.modules.items() if name},
+            "layers": layers,
+            "modules": {name: t for name, t in modules.items() if name},
         }
 
 
