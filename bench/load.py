@@ -6,6 +6,9 @@ server did (2.8 ms of client CPU per request against 1.2 ms of server CPU).
 Runs, each for --seconds:
   identical  the same spec every time: answered from the store (the in-memory recent answers)
   fresh      every request a spec never seen before: counted, written to SQLite (synced), answered
+  presets    fresh specs drawn over all presets in turn (ResNet-152's report is 136 KB), against the rate at
+             which the core alone counts the same specs in-process (``profile()``, one process per core):
+             target >= 0.5 of it, with p99 <= 2 x p50
   mixed      fresh counting while latency requests (CPU, 1 thread) keep the cpu device's queue full:
              timing queues or is refused (503 + Retry-After); counting must stay fast
 
@@ -16,6 +19,7 @@ Runs, each for --seconds:
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import re
@@ -61,6 +65,56 @@ def wrk(base: str, script: str, seconds: int, connections: int) -> dict[str, flo
     fields = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
     fields["rps"] = fields["requests"] / fields["seconds"]
     return fields
+
+
+PRESETS_IN_TURN = [
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "mobilenet_v3_large",
+    "mobilenet_v3_small",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+]  # the order of fresh_presets.lua
+
+
+def preset_specs(n: int) -> list[dict]:
+    """The specs fresh_presets.lua sends, request by request."""
+    return [
+        {
+            "preset": PRESETS_IN_TURN[c % len(PRESETS_IN_TURN)],
+            "name": "fresh",
+            "width_multiplier": round(0.25 + (c % 400) / 200, 3),
+            "resolution": 96 + c % 512,
+        }
+        for c in range(1, n + 1)
+    ]
+
+
+def _count_all(specs: list[dict]) -> float:
+    import gc
+
+    from profiler import profile
+
+    gc.freeze()  # as the counting processes do
+    profile(specs[0])
+    start = time.perf_counter()
+    for spec in specs:
+        profile(spec)
+    return time.perf_counter() - start
+
+
+def in_process_rate(n: int = 2000) -> float:
+    """Specs per second the core counts on every core of this host (one process each, as many as cores)."""
+    cores = len(os.sched_getaffinity(0))
+    specs = preset_specs(n)
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        pool.map(_count_all, [specs[:5]] * cores)  # imports
+        start = time.perf_counter()
+        pool.map(_count_all, [specs[i::cores] for i in range(cores)])
+        return n / (time.perf_counter() - start)
 
 
 def timing_clients(
@@ -109,6 +163,17 @@ def main() -> None:
         ):
             r = wrk(base, script, args.seconds, args.connections)
             print(f"{label:<44}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}")
+
+        r = wrk(base, "fresh_presets.lua", args.seconds, args.connections)
+        label = "fresh specs over all presets"
+        print(f"{label:<44}{r['rps']:>8.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}")
+        core = in_process_rate()
+        print(
+            f"  the core alone, in-process on {len(os.sched_getaffinity(0))} cores, the same specs: "
+            f"{core:.0f} specs/s; "
+            f"HTTP / core = {r['rps'] / core:.2f} (target >= 0.5); p99 / p50 = {r['p99_ms'] / r['p50_ms']:.2f} "
+            "(target <= 2)"
+        )
 
         stop = threading.Event()
         statuses, seconds, threads = timing_clients(base, stop, args.timing_clients)

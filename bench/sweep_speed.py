@@ -56,7 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     cores = len(os.sched_getaffinity(0))
-    print(f"# count-only sweep speed; {platform.processor() or platform.machine()}, {cores} cores, MobileNetV2 variants")
+    print(
+        f"# count-only sweep speed; {platform.processor() or platform.machine()}, {cores} cores, MobileNetV2 variants"
+    )
     fvcore_s = fvcore_seconds_per_spec(args.repeats)
     run = 0
     with server() as client:
