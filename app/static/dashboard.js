@@ -386,6 +386,188 @@ function chartBox(key, title, labels, datasets) {
   return box;
 }
 
+// ---- sweeps ----------------------------------------------------------------------------------------------
+
+let currentSweep = null;
+let shownSweep = null;
+
+function numberList(text, what) {
+  const values = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const numbers = values.map(Number);
+  if (numbers.some((x) => !Number.isFinite(x))) throw new ApiError(`${what}: give numbers separated by commas`);
+  return numbers;
+}
+
+function sweepRequest() {
+  const grid = {};
+  const alphas = numberList($("sweep-alphas").value, "α values");
+  const rhos = numberList($("sweep-rhos").value, "ρ values");
+  if (alphas.length) grid.width_multiplier = alphas;
+  if (rhos.length) grid.resolution = rhos;
+  const field = $("sweep-field").value.trim();
+  if (field) grid[field] = numberList($("sweep-field-values").value, `${field} values`);
+  const body = { base: { preset: $("sweep-preset").value }, grid };
+  if ($("sweep-latency").checked) {
+    body.latency = { devices: [$("latency-device").value], budget_s: Number($("budget").value || 10) };
+  }
+  return body;
+}
+
+async function runSweep() {
+  $("error").hidden = true;
+  $("sweep-run").disabled = true;
+  $("sweep-status").textContent = "counting…";
+  try {
+    const { status, data } = await api("POST", "/sweep", sweepRequest());
+    if (status === 202) await followSweep(data.id);
+    else showSweep(data);
+    $("sweep-status").textContent = "";
+  } catch (e) {
+    $("sweep-status").textContent = "";
+    showError(e instanceof ApiError ? e.message : `unexpected error: ${e}`);
+  } finally {
+    $("sweep-run").disabled = false;
+  }
+  refreshRecent();
+}
+
+async function followSweep(id) {
+  currentSweep = id;
+  $("sweep-cancel").hidden = false;
+  $("sweep-progress").hidden = false;
+  try {
+    for (;;) {
+      const { data } = await api("GET", `/jobs/${id}`);
+      $("sweep-progress").max = data.points_to_measure || 1;
+      $("sweep-progress").value = data.points_measured;
+      $("sweep-status").textContent =
+        `measuring: ${data.points_measured} / ${data.points_to_measure} points · ${data.elapsed_s.toFixed(1)} s · ${data.state}`;
+      const partial = data.report || (await api("GET", `/sweeps/${id}`)).data;
+      showSweep(partial);
+      if (data.report) {
+        if (data.state === "cancelled") throw new ApiError("the sweep was cancelled; the points measured are shown");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    currentSweep = null;
+    $("sweep-cancel").hidden = true;
+    $("sweep-progress").hidden = true;
+  }
+}
+
+const medianOf = (point) => {
+  const entry = (point.latency || []).find((e) => e.end_to_end);
+  return entry ? entry.end_to_end.median_ms : null;
+};
+
+function showSweep(body) {
+  shownSweep = body;
+  $("sweep-result").hidden = false;
+  const measured = body.pareto_objectives.includes("latency_ms");
+  $("sweep-result-title").textContent = `${body.name || body.preset || "sweep"}: ${body.fields.join(" × ")}`;
+  const state = body.state ? ` · ${body.state}, ${body.points_measured} / ${body.points_to_measure} measured` : "";
+  $("sweep-result-meta").textContent =
+    `${body.points.length} points · ${body.errors} with errors · ${body.pareto.length} on the Pareto front${state}`;
+  if (body.id && !body.state) {
+    const url = new URL(location.href);
+    url.search = `?id=${encodeURIComponent(body.id)}`;
+    history.replaceState(null, "", url);
+    $("sweep-share").href = url.toString();
+    $("sweep-csv").href = `/sweeps/${encodeURIComponent(body.id)}/points.csv`;
+  }
+  const ySelect = $("sweep-y");
+  if (measured && ySelect.options.length === 1) ySelect.append(new Option("latency (ms)", "latency"));
+  if (!measured && ySelect.options.length > 1) ySelect.remove(1);
+  drawScatter(body, ySelect.value);
+  drawHeatmaps(body, measured);
+}
+
+function drawScatter(body, yKey) {
+  const front = new Set(body.pareto);
+  const value = (p) => (yKey === "latency" ? medianOf(p) : p.totals.macs);
+  const points = body.points.map((p, i) => ({ p, i })).filter(({ p }) => p.totals && value(p) !== null);
+  const asXY = ({ p, i }) => ({ x: p.totals.params, y: value(p), i });
+  const yTitle = yKey === "latency" ? "latency, median (ms)" : "MACs";
+  $("scatter-title").textContent = `${yTitle} against parameters (log axes; Pareto front in black)`;
+  const old = charts.findIndex((c) => c.canvas.id === "chart-sweep");
+  if (old >= 0) charts.splice(old, 1)[0].destroy();
+  charts.push(new Chart($("chart-sweep"), {
+    type: "scatter",
+    data: {
+      datasets: [
+        { label: "point", data: points.filter(({ i }) => !front.has(i)).map(asXY), backgroundColor: "#93c5fd" },
+        { label: "Pareto front", data: points.filter(({ i }) => front.has(i)).map(asXY), backgroundColor: "#111827",
+          pointRadius: 5 },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (c) => {
+              const p = body.points[c.raw.i];
+              const values = Object.entries(p.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+              const latency = medianOf(p);
+              return `${values}: ${short(p.totals.macs)} MACs, ${short(p.totals.params)} params` +
+                (latency === null ? "" : `, ${latency.toFixed(3)} ms`);
+            },
+          },
+        },
+      },
+      scales: {
+        x: { type: "logarithmic", title: { display: true, text: "parameters" }, ticks: { callback: (v) => short(v) } },
+        y: { type: "logarithmic", title: { display: true, text: yTitle }, ticks: { callback: (v) => short(v) } },
+      },
+    },
+  }));
+}
+
+function drawHeatmaps(body, measured) {
+  const boxes = [];
+  if (body.fields.includes("width_multiplier") && body.fields.includes("resolution")) {
+    boxes.push(heatmap(body, "MACs", (p) => p.totals && p.totals.macs, short));
+    if (measured) boxes.push(heatmap(body, "latency (ms)", medianOf, (v) => v.toFixed(2)));
+  }
+  $("heatmaps").replaceChildren(...boxes);
+}
+
+function heatmap(body, title, valueOf, format) {
+  // α down, ρ across; the colour scales with the value on a log scale, the Pareto points outlined.
+  const key = (v) => JSON.stringify(v);
+  const alphas = [...new Set(body.points.map((p) => key(p.values.width_multiplier)))];
+  const rhos = [...new Set(body.points.map((p) => key(p.values.resolution)))];
+  const front = new Set(body.pareto);
+  const cells = new Map(body.points.map((p, i) => [`${key(p.values.width_multiplier)}|${key(p.values.resolution)}`, [p, i]]));
+  const values = body.points.map((p) => valueOf(p)).filter((v) => v);
+  const [lo, hi] = [Math.log(Math.min(...values)), Math.log(Math.max(...values))];
+  const table = document.createElement("table");
+  table.className = "heatmap";
+  table.createCaption().textContent = `${title}: α (rows) × ρ (columns)`;
+  const head = table.insertRow();
+  head.append(Object.assign(document.createElement("th"), { textContent: "α \\ ρ" }),
+    ...rhos.map((r) => Object.assign(document.createElement("th"), { textContent: JSON.parse(r) })));
+  for (const a of alphas) {
+    const row = table.insertRow();
+    row.append(Object.assign(document.createElement("th"), { textContent: JSON.parse(a) }));
+    for (const r of rhos) {
+      const td = row.insertCell();
+      const [p, i] = cells.get(`${a}|${r}`) || [null, -1];
+      const v = p && valueOf(p);
+      if (!v) { td.textContent = p && p.error ? "error" : "–"; continue; }
+      const t = hi > lo ? (Math.log(v) - lo) / (hi - lo) : 0;
+      td.textContent = format(v);
+      td.style.background = `hsl(${220 - 200 * t} 80% ${85 - 25 * t}%)`;
+      td.title = `α ${JSON.parse(a)}, ρ ${JSON.parse(r)}: ${full(v)}`;
+      if (front.has(i)) td.className = "pareto";
+    }
+  }
+  return table;
+}
+
 // ---- stored results --------------------------------------------------------------------------------------
 
 async function refreshRecent() {
@@ -401,7 +583,7 @@ async function refreshRecent() {
       a.textContent = item.name || item.id;
       const meta = document.createElement("span");
       meta.className = "muted";
-      const macs = item.totals ? ` · ${short(item.totals.macs)} MACs` : "";
+      const macs = item.totals ? ` · ${short(item.totals.macs)} MACs` : item.points ? ` · ${item.points} points` : "";
       meta.textContent = `${item.kind} · ${item.created.replace("T", " ").slice(0, 19)}${macs}`;
       li.append(a, meta);
       return li;
@@ -412,7 +594,8 @@ async function refreshRecent() {
 async function openStored(id) {
   try {
     const { data } = await api("GET", `/profiles/${encodeURIComponent(id)}`);
-    show(data);
+    if (data.kind === "sweep") showSweep(data);
+    else show(data);
   } catch (e) {
     showError(e.message);
   }
@@ -431,6 +614,8 @@ async function start() {
       }
       $(`preset-${side}`).addEventListener("change", () => fillPreset(side).catch((e) => showError(e.message)));
     }
+    for (const p of presets) $("sweep-preset").append(new Option(p.name, p.name));
+    $("sweep-preset").value = "mobilenet_v2";
     $("latency-device").append(...devices.map((d) => new Option(`${d.device} (${d.name})`, d.device)));
   } catch (e) {
     showError(e.message);
@@ -443,6 +628,9 @@ async function start() {
     $("latency-on").disabled = $("compare-mode").checked;  // POST /compare counts; it does not time
   });
   $("all-layers").addEventListener("change", () => shown && show(shown));
+  $("sweep-run").addEventListener("click", runSweep);
+  $("sweep-cancel").addEventListener("click", () => currentSweep && api("DELETE", `/sweeps/${currentSweep}`).catch((e) => showError(e.message)));
+  $("sweep-y").addEventListener("change", () => shownSweep && drawScatter(shownSweep, $("sweep-y").value));
   $("recent-filter").addEventListener("input", refreshRecent);
   $("token").value = localStorage.getItem("profiler-token") || "";
   $("token").addEventListener("change", () => {  // start again with the token: presets, devices, the list

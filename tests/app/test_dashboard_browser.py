@@ -192,3 +192,42 @@ def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Pat
         page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
         assert round(_total(page, "macs") / 1e6) == 569  # the paper's Table 1: 569M mult-adds
         page.close()
+
+
+def test_sweep_view_scatter_heatmap_and_a_measured_sweep(page, server: str) -> None:
+    """MobileNetV1's α × ρ table as a sweep: the heatmap holds the paper's mult-adds (tables 6 and 7), the
+    scatter every point with the front marked; then a small latency sweep followed to its end."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.select_option("#sweep-preset", "mobilenet_v1")
+    page.fill("#sweep-alphas", "1.0, 0.75, 0.5, 0.25")
+    page.fill("#sweep-rhos", "224, 192, 160, 128")
+    page.click("#sweep-run")
+    page.wait_for_selector("table.heatmap td")
+    cells = page.eval_on_selector_all("table.heatmap tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert cells[1][:2] == ["1", "568.7 M"] and cells[2][1] == "325.4 M" and cells[4][1] == "41.03 M"
+    assert [cells[1][j] for j in range(1, 5)] == ["568.7 M", "418.1 M", "290.7 M", "186.4 M"]
+    scatter = _chart_data(page, "chart-sweep")
+    assert [d["label"] for d in scatter["datasets"]] == ["point", "Pareto front"]
+    assert len(scatter["datasets"][0]["data"]) + len(scatter["datasets"][1]["data"]) == 16
+    assert _painted_pixels(page, "chart-sweep") > 2000
+    sweep_id = page.url.split("id=")[1]
+    stored = httpx.get(f"{server}/sweeps/{sweep_id}").json()
+    assert [d["i"] for d in scatter["datasets"][1]["data"]] == stored["pareto"]
+    assert page.get_attribute("#sweep-csv", "href") == f"/sweeps/{sweep_id}/points.csv"
+    page.screenshot(path=ARTIFACTS / "dashboard-sweep.png", full_page=True)
+
+    page.select_option("#sweep-preset", "mobilenet_v3_small")
+    page.fill("#sweep-alphas", "0.5, 1.0")
+    page.fill("#sweep-rhos", "64")
+    page.check("#sweep-latency")
+    page.fill("#budget", "1")
+    page.click("#sweep-run")
+    page.wait_for_selector("#sweep-progress:not([hidden])")  # the job's progress, while it runs
+    page.wait_for_selector("#sweep-progress", state="hidden")
+    page.wait_for_function("document.getElementById('sweep-y').options.length === 2")
+    page.select_option("#sweep-y", "latency")
+    scatter = _chart_data(page, "chart-sweep")
+    latencies = [p["y"] for d in scatter["datasets"] for p in d["data"]]
+    assert len(latencies) == 2 and all(v > 0 for v in latencies)
+    assert len(page.query_selector_all("table.heatmap")) == 2  # MACs and latency
+    page.screenshot(path=ARTIFACTS / "dashboard-sweep-latency.png", full_page=True)
