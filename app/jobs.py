@@ -19,8 +19,21 @@ from .store import ResultStore, encode, latency_summary
 log = logging.getLogger(__name__)
 
 
+class Finishes:
+    """A job that sets its ``_finished`` event once its answer is final (stored, or known not to be)."""
+
+    _finished: threading.Event
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+
 @dataclass
-class ProfileJob:
+class ProfileJob(Finishes):
     """Once every device is done (in the thread that finished last), the report with its latency is stored
     (when a store is given and nothing was cancelled), then ``done`` turns true."""
 
@@ -70,13 +83,6 @@ class ProfileJob:
                 self.report = b""
             self.finished = time.monotonic()
             self._finished.set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
 
     def cancel(self) -> None:
         self.cancel_requested = True

@@ -27,7 +27,7 @@ from profiler import (
 )
 from profiler.sweep import Sweep, count_points, objectives, pareto_front, point_spec, sweep_body
 
-from .jobs import latency_entry
+from .jobs import Finishes, latency_entry
 from .store import ResultStore, encode
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def sweep_summary(planned: Sweep, errors: int, measured: dict[str, Any] | None =
 
 
 @dataclass
-class SweepJob:
+class SweepJob(Finishes):
     """A sweep whose points are measured, spread over ``options``' devices (one feeder each; each point on
     the first device free for it). Once every feeder is done the answer is stored under ``id`` unless it was
     cancelled (nothing half-done is stored; the partial answer stays readable from the job)."""
@@ -208,13 +208,6 @@ class SweepJob:
         finally:
             self.finished = time.monotonic()
             self._finished.set()
-
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._finished.wait(timeout)
 
     def cancel(self) -> None:
         self.cancel_requested = True
