@@ -165,7 +165,8 @@ def test_a_forward_that_cannot_fit_its_budget_is_refused_before_any_work(client:
     roofs = client.get("/devices").json()[0]["roofs"]
     big = {"in_channels": 1024, "resolution": 256, "classifier": None, "stages": [{"block": "conv", "c": 1024}]}
     flops = 2 * 1024 * 1024 * 9 * 256 * 256  # written out: 2 x C_in x C_out x k x k x H x W
-    budget = 0.5 * flops / roofs["flops_per_s"]["float32"]  # half what the measured peak allows
+    # Half what the measured peak allows; under the limit on budgets even when a loaded host measured a low peak.
+    budget = min(0.5 * flops / roofs["flops_per_s"]["float32"], 100.0)
     r = client.post("/profile", json={**big, "latency": {"budget_s": budget}})
     assert r.status_code == 422
     (detail,) = r.json()["detail"]
