@@ -226,8 +226,7 @@ class SweepJob(Finishes):
         the points measured so far."""
         body = sweep_body(self.planned, self.points, self.batch_size, self.count_seconds, measured=True)
         return {
-            "kind": "sweep",
-            **{k: v for k, v in _head(self.planned, self.batch_size, self.count_seconds).items() if k != "kind"},
+            **_head(self.planned, self.batch_size, self.count_seconds),
             **body,
             "latency_devices": [o.device for o in self.options],
             "points_measured": self.measured,

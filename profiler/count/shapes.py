@@ -343,12 +343,6 @@ class TotalsProgram:
         return SpecError.at(loc, str(exc))
 
 
-def count_totals(plan: ModelPlan, batch_size: int = 1) -> tuple[Shape, ModuleTotals]:
-    """The model's output shape and totals alone (a ``TotalsProgram`` used once)."""
-    h, w = plan.spec.hw
-    return TotalsProgram(plan).run((batch_size, plan.spec.in_channels, h, w))
-
-
 def aggregate(rows: list[LayerRow], block_ops: list[tuple[str, str]]) -> dict[str, ModuleTotals]:
     """Sum leaf rows into every ancestor module, so totals agree at every level ("" is the model).
 
