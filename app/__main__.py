@@ -4,6 +4,8 @@ import sys
 
 import uvicorn
 
+from profiler.cluster import require_ray
+
 from .settings import get_settings
 
 if __name__ == "__main__":
@@ -11,4 +13,10 @@ if __name__ == "__main__":
     if (reason := settings.refuse_open()) is not None:
         print(f"error: {reason}", file=sys.stderr)
         sys.exit(2)
+    if settings.backend == "ray":
+        try:
+            require_ray()
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
     uvicorn.run("app.main:app", host=settings.host, port=settings.port)

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from profiler import DeviceWorkers
+from profiler.cluster import RayCluster
 
 from . import errors
 from .counting import CountingProcesses
@@ -35,6 +36,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()
     yield
     app.state.workers.shutdown()
+    if app.state.cluster is not None:
+        await run_in_threadpool(app.state.cluster.shutdown)
     if app.state.counting is not None:
         app.state.counting.shutdown()
     app.state.fvcore_counting.shutdown()
@@ -59,9 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
     else:
         app.dependency_overrides[get_settings] = lambda: settings
-    app.state.workers = DeviceWorkers(
-        settings.timing_queue_size, isolated=settings.timing_process, memory_bytes=settings.max_timing_bytes
+    app.state.cluster = (
+        RayCluster(settings.ray_address, settings.ray_cpu_resource) if settings.backend == "ray" else None
     )
+    app.state.workers = _devices(settings, app.state.cluster)
     app.state.jobs = JobStore(settings.max_jobs)
     app.state.store = ResultStore(  # opened at startup or on first use
         settings.store_path,
@@ -105,6 +109,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     errors.install(app)
     return app
+
+
+def _devices(settings: Settings, cluster: RayCluster | None) -> DeviceWorkers:
+    """Where measurements run: this host's devices, or (ray) every device of the cluster."""
+    if cluster is None:
+        return DeviceWorkers(
+            settings.timing_queue_size, isolated=settings.timing_process, memory_bytes=settings.max_timing_bytes
+        )
+    from profiler.cluster.devices import ClusterDevices  # imports Ray, there only when asked for
+
+    return ClusterDevices(
+        cluster,
+        settings.timing_queue_size,
+        memory_bytes=settings.max_timing_bytes,
+        cpu_threads=settings.ray_cpu_threads,
+    )
 
 
 app = create_app()

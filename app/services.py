@@ -5,7 +5,6 @@ A route hands its request here and returns what it gets."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -16,8 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from profiler import DeviceBusyError, DeviceWorkers, Job, describe_devices
-from profiler.latency.devices import resolve_device
+from profiler import DeviceBusyError, DeviceWorkers, Job
 from profiler.sweep import Sweep, plan_sweep
 
 from .counting import Encoded, compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
@@ -111,7 +109,8 @@ class ProfileService:
 
     def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
         """Count (where counts run), check every device's measurement, then queue them all or none."""
-        options = [latency.options(device, request.batch_size) for device in dict.fromkeys(latency.devices)]
+        devices = dict.fromkeys(self.workers.pick(name) for name in latency.devices)  # cuda and cuda:0 are one
+        options = [latency.options(device, request.batch_size) for device in devices]
         body, summary, measurements = self._count_in_place(
             request.counter,
             count_for_latency,
@@ -124,7 +123,7 @@ class ProfileService:
         )
         submitted: list[Job] = []
         try:
-            for measurement in {m.device: m for m in measurements}.values():  # cuda and cuda:0 are one
+            for measurement in measurements:
                 submitted.append(self.workers.submit(measurement.device, measurement, expected_s=latency.budget_s))
         except DeviceBusyError:
             for job in submitted:
@@ -195,10 +194,20 @@ class ProfileService:
         return plan_sweep(request.base, request.grid, request.points, self.settings.limits, detailed=detailed)
 
     def _count_sweep(self, fn: Callable[..., T], planned: Sweep, request: SweepRequest) -> list[T]:
-        """``fn`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel)."""
-        pool = self.state.sweeping
-        ranges = chunks(len(planned), pool.processes if pool else 1)
-        args = [(planned, a, b, request.batch_size, self.settings.limits, request.layers) for a, b in ranges]
+        """``fn`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel), or, for a
+        sweep larger than this host counts in about a second, in Ray tasks over the cluster's free CPUs."""
+        cluster, pool = self.state.cluster, self.state.sweeping
+        cpus = cluster.free_cpus() if cluster is not None and len(planned) > self.settings.ray_sweep_points else 0
+        ranges = chunks(len(planned), cpus or (pool.processes if pool else 1))
+        tails = [(a, b, request.batch_size, self.settings.limits, request.layers) for a, b in ranges]
+        if cpus:
+            try:
+                return cluster.map(fn, planned, tails)
+            except Exception as exc:  # a node lost mid-sweep: nothing was stored, the request may be sent again
+                raise HTTPException(
+                    503, f"counting on the cluster failed ({type(exc).__name__}); retry", headers={"Retry-After": "2"}
+                ) from None
+        args = [(planned, *tail) for tail in tails]
         return pool.run_many(fn, args) if pool else [fn(*a) for a in args]
 
     def _sweep_stored(self, request: SweepRequest, digest: str) -> Response:
@@ -219,9 +228,9 @@ class ProfileService:
         start = time.perf_counter()
         planned = self._plan_sweep(request, detailed=True)
         points = [p for chunk in self._count_sweep(counted_points, planned, request) for p in chunk]
-        options = [latency.options(device, request.batch_size) for device in dict.fromkeys(latency.devices)]
-        options = [dataclasses.replace(o, device=str(resolve_device(o.device))) for o in options]
-        options = list({o.device: o for o in options}.values())  # cuda and cuda:0 are one
+        # Each name's devices (every device of a kind), each once: cuda and cuda:0 are one.
+        devices = dict.fromkeys(device for name in latency.devices for device in self.workers.expand(name))
+        options = [latency.options(device, request.batch_size) for device in devices]
         job = SweepJob(
             planned,
             request.batch_size,
@@ -270,18 +279,7 @@ class ProfileService:
     # ---- devices ---------------------------------------------------------------------------------------
 
     def devices(self) -> list[dict[str, Any]]:
-        out = []
-        for device in describe_devices():
-            roofs = self.workers.roofs.get(device["device"])
-            out.append(
-                {
-                    **device,
-                    "roofs": roofs.to_dict() if roofs else None,
-                    "roofs_note": None if roofs else "measured by the device's first latency measurement",
-                    "waiting": self.workers.waiting(device["device"]),
-                }
-            )
-        return out
+        return self.workers.describe()
 
     # ---- jobs ------------------------------------------------------------------------------------------
 

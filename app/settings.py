@@ -7,10 +7,10 @@ import ipaddress
 import os
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from profiler import Limits
@@ -22,7 +22,7 @@ class Settings(BaseSettings, Limits):
     """The service's settings. The limits on one request are the core's ``Limits`` fields, taken as they are
     (``PROFILER_MAX_RESOLUTION``, ...: defaults, bounds and descriptions defined once, in the core)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=False)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=False, populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -52,6 +52,22 @@ class Settings(BaseSettings, Limits):
     # A synchronous latency request gives up (and frees the device) after this long; jobs do not.
     sync_wait_s: float = Field(300.0, gt=0)
     max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
+
+    # Where measurements run: local (this host's devices, a timing process each) or ray (every device of a
+    # Ray cluster, a timing actor each; needs pip install 'archprofiler[ray]').
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(
+        None,
+        validation_alias=AliasChoices("RAY_ADDRESS", "PROFILER_RAY_ADDRESS"),
+        description="the cluster to join (<head>:6379); unset: an embedded local Ray, started on first use",
+    )
+    ray_cpu_resource: str = Field(
+        "cpu_bench", min_length=1, description="the custom resource that marks a node's CPU as a timing device"
+    )
+    ray_cpu_threads: int | None = Field(None, ge=1, description="torch threads of a timing actor (default: its CPUs)")
+    ray_sweep_points: int = Field(
+        8_000, ge=1, description="count-only sweeps with more points are split into Ray tasks over the cluster"
+    )
 
     # Closed-form counts run in this many spawned processes (0: in the server's own threads); the server
     # waits for them on counting_threads threads, and further requests wait their turn without a thread.

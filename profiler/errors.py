@@ -59,7 +59,7 @@ class DeviceUnavailableError(ProfilerError):
         self.device = device
         self.reason = reason
         self.available = available
-        super().__init__(f"cannot time on {device!r}: {reason}; this host can time on: {', '.join(available)}")
+        super().__init__(f"cannot time on {device!r}: {reason}; the service can time on: {', '.join(available)}")
 
     def __reduce__(self) -> tuple:
         return type(self), (self.device, self.reason, self.available)

@@ -1,4 +1,4 @@
-"""What this host can time on."""
+"""What the service can time on: this host's devices, or (PROFILER_BACKEND=ray) every device of the cluster."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ router = APIRouter(tags=["devices"])
 
 @router.get("/devices")
 def devices(service: ServiceDep) -> list[dict[str, Any]]:
-    """What this host can time on: name, memory, versions, CPU model and threads; the measured roofs (peak
-    FLOP/s per dtype, copy bytes/s) once the device has been used, and how many measurements wait for it."""
+    """What the service can time on: name, memory, versions, CPU model and threads; the measured roofs (peak
+    FLOP/s per dtype, copy bytes/s) once the device has been used, and how many measurements wait for it. With
+    PROFILER_BACKEND=ray, every device of the cluster: its id (``<node>/cpu``, ``<node>/cuda:<i>``, as a request
+    names it), node, host, kind (CPU model, GPU name) and state."""
     return service.devices()

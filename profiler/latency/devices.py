@@ -9,7 +9,7 @@ import torch
 
 from ..errors import DeviceUnavailableError
 
-__all__ = ["available_devices", "cpu_name", "describe_devices", "resolve_device"]
+__all__ = ["available_devices", "cpu_name", "describe_devices", "is_cluster_name", "local_name", "resolve_device"]
 
 
 def available_devices() -> list[str]:
@@ -19,8 +19,23 @@ def available_devices() -> list[str]:
     return devices
 
 
+def is_cluster_name(name: str) -> bool:
+    """A device of a Ray cluster (``<node>/cuda:0``, ``<node>/cpu``) or a kind of device (``kind:H100``): names
+    only the Ray backend (``profiler.cluster``) routes."""
+    return "/" in name or name.startswith("kind:")
+
+
+def local_name(name: str) -> str:
+    """The device as its own host names it: ``<node>/cuda:0`` -> ``cuda:0``; ``cpu`` -> ``cpu``."""
+    return name.rsplit("/", 1)[-1]
+
+
 def resolve_device(name: str) -> torch.device:
     """``cpu``, ``cuda`` or ``cuda:N`` -> a device this host has, or DeviceUnavailableError."""
+    if is_cluster_name(name):
+        raise DeviceUnavailableError(
+            name, "cluster devices and kinds are timed with PROFILER_BACKEND=ray", available_devices()
+        )
     try:
         device = torch.device(name)
     except RuntimeError:

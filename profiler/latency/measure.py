@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import MeasurementOutOfMemory
 from ..model.graph import GraphModule
 from .clocks import Clock, CpuClock, CudaClock, graphed
-from .devices import cpu_name, resolve_device
+from .devices import cpu_name, local_name, resolve_device
 from .in_context import ProfilerCost, calibrate, in_context_layers
 from .options import LatencyOptions
 from .progress import Progress
@@ -63,12 +63,14 @@ class LatencyResult:
     roofs: Roofs | None = None
     per_layer_method: str | None = None  # what was done: "in_context" or "isolated"
     profiler_cost: ProfilerCost | None = None
+    host: str | None = None  # the host it ran on, when not the server's own (a cluster device)
 
     def to_dict(self) -> dict[str, Any]:
         opts = self.options
         out: dict[str, Any] = {
             "device": self.device,
             "device_name": self.device_name,
+            **({"host": self.host} if self.host else {}),
             "batch_size": opts.batch_size,
             "dtype": opts.dtype,
             "channels_last": opts.channels_last,
@@ -102,7 +104,7 @@ class LatencyResult:
 
 
 def _method(device: str, opts: LatencyOptions) -> str:
-    if device == "cpu":
+    if local_name(device) == "cpu":
         return "time.perf_counter_ns around each whole forward under torch.inference_mode(), after warm-up"
     mode = "replay of a CUDA graph captured after warm-up" if opts.cuda_graph else "eager forward"
     return (
@@ -120,7 +122,7 @@ def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: 
         )
     where = (
         "the device time of the kernels each range launched (torch.profiler, CUDA activity), eager forwards"
-        if device != "cpu"
+        if local_name(device) != "cpu"
         else "each range's duration less the profiler's own cost, measured: "
         f"{cost.per_range_us:.2f} us per range + {cost.per_op_us:.2f} us per op recorded inside it"
         if cost

@@ -13,7 +13,7 @@ from ..errors import SpecError
 from ..limits import Limits
 from ..model.build import plan_model
 from ..spec import ModelSpec
-from .devices import resolve_device
+from .devices import local_name, resolve_device
 from .measure import LatencyResult, measure_latency
 from .options import DTYPE_BYTES, LatencyOptions
 from .progress import Progress
@@ -62,16 +62,18 @@ def latency_measurement(
     earlier measurements), that one forward can fit the budget. CUDA graphs apply to CUDA devices only.
     """
     limits = limits or Limits()
-    device = resolve_device(options.device)
+    # A cluster device (``<node>/cuda:0``) is checked on its own node, where the measurement runs.
+    device = options.device if "/" in options.device else str(resolve_device(options.device))
+    on_cuda = local_name(device).startswith("cuda")
     limits.check("max_batch", options.batch_size, ("latency", "batch_size"), "batch_size")
     limits.check("max_budget_s", options.budget_s, ("latency", "budget_s"), "budget_s")
     counts = report.counts
     needed = timing_bytes(counts, options)
     limits.check("max_timing_bytes", needed, ("latency",), "memory the measurement needs (bytes)")
-    known = (roofs or {}).get(str(device))
+    known = (roofs or {}).get(device)
     if known is not None:
-        _check_forward_fits(counts, options, known, str(device))
-    options = dataclasses.replace(options, device=str(device), cuda_graph=options.cuda_graph and device.type == "cuda")
+        _check_forward_fits(counts, options, known, device)
+    options = dataclasses.replace(options, device=device, cuda_graph=options.cuda_graph and on_cuda)
     input_shape = (options.batch_size, *counts.input_shape[1:])
     return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))
 

@@ -76,12 +76,16 @@ def _child(
         except EOFError:  # the server went away
             return
         began.value = time.time()  # the measurement's clock starts now, not at the process's start
-        try:
-            result = measure(_SharedProgress(cancelled, done, total))
-        except BaseException as exc:
-            conn.send(("error", type(exc).__name__, str(exc)))
-        else:
-            conn.send(("result", result))
+        conn.send(run_message(measure, _SharedProgress(cancelled, done, total)))
+
+
+def run_message(measure: Callable[[Any], Any], progress: Any) -> tuple:
+    """Where a measurement runs (a timing process, a Ray actor): its result, or its error as plain text, as a
+    message that any pickle can carry; ``answer`` turns it back on the server's side."""
+    try:
+        return ("result", measure(progress))
+    except BaseException as exc:
+        return ("error", type(exc).__name__, str(exc))
 
 
 class TimingProcess:
@@ -151,7 +155,7 @@ class TimingProcess:
                     message = None
                 progress.done_steps, progress.total_steps = self._done.value, self._total.value
                 if message is not None:
-                    return _answer(message, self.device)
+                    return answer(message, self.device)
                 if not self.process.is_alive():
                     code = self.process.exitcode
                     self.process = None  # started again for the next measurement
@@ -165,16 +169,10 @@ class TimingProcess:
                     raise MeasurementCancelled("the measurement was cancelled (its timing process was stopped)")
                 if budget_s is not None and self._overran(sent, budget_s):
                     self._kill()
-                    raise MeasurementFailed(
-                        f"the measurement on {self.device} overran its budget of {budget_s:g} s by more than "
-                        f"{self.grace_s:g} s and was stopped: one forward takes longer than the budget allows. Raise "
-                        "latency.budget_s, or lower the batch, the resolution or the model's size"
-                    )
+                    raise overran_error(self.device, budget_s, self.grace_s)
 
     def _overran(self, sent: float, budget_s: float) -> bool:
-        began = self._began.value
-        start = began if began else sent + STARTUP_S  # still starting: its imports get their own allowance
-        return time.time() > start + budget_s + self.grace_s
+        return overran(self._began.value, sent, budget_s, self.grace_s)
 
     def stop(self) -> None:
         if self.process is not None and self.process.is_alive():
@@ -182,7 +180,23 @@ class TimingProcess:
             self.process.join(5)
 
 
-def _answer(message: tuple, device: str) -> LatencyResult:
+def overran(began: float, sent: float, budget_s: float, grace_s: float) -> bool:
+    """Past its budget plus the grace, by the wall clock: from when it began (``began``, 0 while the runner
+    still starts: its imports get their own allowance from when it was ``sent``)."""
+    start = began if began else sent + STARTUP_S
+    return time.time() > start + budget_s + grace_s
+
+
+def overran_error(device: str, budget_s: float, grace_s: float) -> MeasurementFailed:
+    return MeasurementFailed(
+        f"the measurement on {device} overran its budget of {budget_s:g} s by more than {grace_s:g} s and was "
+        "stopped: one forward takes longer than the budget allows. Raise latency.budget_s, or lower the batch, the "
+        "resolution or the model's size"
+    )
+
+
+def answer(message: tuple, device: str) -> LatencyResult:
+    """A ``run_message`` message turned back into its result, or its error raised as the core's own."""
     if message[0] == "result":
         return message[1]
     _, kind, text = message

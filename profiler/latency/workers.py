@@ -1,8 +1,8 @@
 """One measurement per device at a time: a single worker thread per device with a bounded queue.
 
-The interface is small on purpose — submit a measurement for a device, get a ``Job`` (a future with
-progress) — so a distributed implementation (one long-lived timing actor per device) can replace this
-in-process one without touching its callers.
+The interface is small on purpose: name a device (``pick``), submit a measurement for it, get a ``Job`` (a
+future with progress). Where a device's measurements run is its runner's business: this host's timing
+process, or a Ray actor on another host (``profiler.cluster.ClusterDevices`` extends this class).
 """
 
 from __future__ import annotations
@@ -13,15 +13,23 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import DeviceBusyError, MeasurementCancelled
+from .devices import describe_devices, resolve_device
 from .measure import LatencyResult
 from .process import TimingProcess
 from .progress import Progress
 from .roofline import Roofs
 
 __all__ = ["DeviceWorkers", "Job"]
+
+
+class Runner(Protocol):
+    """Where one device's measurements run, one at a time: ``TimingProcess`` here, ``ActorTiming`` on Ray."""
+
+    def run(self, measure: Callable[[Progress], Any], progress: Progress, budget_s: float | None = None) -> Any: ...
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -82,11 +90,37 @@ class DeviceWorkers:
         self.queue_size = queue_size
         self.isolated = isolated
         self.memory_bytes = memory_bytes  # what one measurement may allocate in its timing process (CPU)
-        self.processes: dict[str, TimingProcess] = {}
+        self.processes: dict[str, Runner] = {}
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
         self.roofs: dict[str, Roofs] = {}  # each device's roofs, as its last measurement measured them
+
+    def pick(self, name: str) -> str:
+        """The device that takes a request for ``name`` (``cpu``, ``cuda``, ``cuda:N``), its name made canonical;
+        DeviceUnavailableError when this host has none."""
+        return str(resolve_device(name))
+
+    def expand(self, name: str) -> list[str]:
+        """Every device ``name`` stands for (a sweep spreads its points over them)."""
+        return [self.pick(name)]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What ``GET /devices`` lists: each device, its roofs once measured, and how many measurements wait."""
+        return [self._with_state(device) for device in describe_devices()]
+
+    def _with_state(self, device: dict[str, Any]) -> dict[str, Any]:
+        roofs = self.roofs.get(device["device"])
+        return {
+            **device,
+            "roofs": roofs.to_dict() if roofs else None,
+            "roofs_note": None if roofs else "measured by the device's first latency measurement",
+            "waiting": self.waiting(device["device"]),
+        }
+
+    def _runner(self, device: str) -> Runner | None:
+        """What runs ``device``'s measurements: its timing process when isolated, else the worker thread itself."""
+        return TimingProcess(device, self.memory_bytes) if self.isolated else None
 
     def waiting(self, device: str) -> int:
         """Measurements queued or running on ``device``."""
@@ -94,7 +128,7 @@ class DeviceWorkers:
             return self._pending.get(device, 0)
 
     def submit(self, device: str, measure: Callable[[Progress], Any], expected_s: float = 10.0) -> Job:
-        """Queue ``measure(progress)`` on ``device`` (a name as ``resolve_device`` gives it: ``cpu``, ``cuda:0``);
+        """Queue ``measure(progress)`` on ``device`` (a name as ``pick`` gives it: ``cpu``, ``cuda:0``);
         DeviceBusyError when its queue is full."""
         key = device
         progress = Progress()
@@ -106,15 +140,14 @@ class DeviceWorkers:
             executor = self._executors.get(key)
             if executor is None:
                 executor = self._executors[key] = ThreadPoolExecutor(1, thread_name_prefix=f"timing-{key}")
-                if self.isolated:
-                    self.processes[key] = TimingProcess(key, self.memory_bytes)
+                runner = self._runner(key)
+                if runner is not None:
+                    self.processes[key] = runner
         future = executor.submit(self._run, key, measure, progress, self.processes.get(key))
         future.add_done_callback(lambda _: self._release(key))
         return Job(key, future, progress)
 
-    def _run(
-        self, key: str, measure: Callable[[Progress], Any], progress: Progress, process: TimingProcess | None
-    ) -> Any:
+    def _run(self, key: str, measure: Callable[[Progress], Any], progress: Progress, process: Runner | None) -> Any:
         try:
             progress.check()
             progress.started = time.monotonic()
