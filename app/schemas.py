@@ -22,7 +22,12 @@ class DeviceLatency(MeasureOptions):
     measurement at a time per device."""
 
     devices: list[str] = Field(
-        default_factory=lambda: ["cpu"], min_length=1, max_length=8, description="cpu, cuda or cuda:N"
+        default_factory=lambda: ["cpu"],
+        min_length=1,
+        max_length=8,
+        description="cpu, cuda or cuda:N on the server's host; with PROFILER_BACKEND=ray also a cluster device's id "
+        "(<node>/cuda:0, as GET /devices lists it) or a kind (kind:H100, kind:cpu_bench, kind:gpu: the least busy "
+        "matching device; a sweep spreads its points over all of them)",
     )
     batch_size: StrictInt | None = Field(
         default=None, ge=1, le=MAX_BATCH, description="default: the request's batch_size"

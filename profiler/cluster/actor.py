@@ -25,13 +25,13 @@ from typing import Any
 
 import ray
 import torch
-from ray.exceptions import RayActorError, RayError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError
 
 from ..errors import MeasurementCancelled, MeasurementFailed
 from ..latency.devices import cpu_name, local_name
 from ..latency.measure import LatencyResult
 from ..latency.measurement import Measurement
-from ..latency.process import CANCEL_S, GRACE_S, answer, overran, overran_error, run_message
+from ..latency.process import CANCEL_S, GRACE_S, STARTUP_S, answer, overran, overran_error, run_message
 from ..latency.progress import Progress
 from ..latency.roofline import measure_roofs
 
@@ -96,6 +96,9 @@ class TimingActor:
                 return None
             return self._progress.done_steps, self._progress.total_steps, self._began
 
+    def pid(self) -> int:
+        return os.getpid()
+
     def cancel(self, token: str) -> None:
         with self._lock:
             if self._token == token:
@@ -107,7 +110,7 @@ class TimingActor:
 def actor_class() -> Any:
     """``TimingActor`` as a Ray actor class: measurements in the default group (one thread), ``progress``,
     ``cancel`` and ``describe`` in a group of their own."""
-    for method in (TimingActor.progress, TimingActor.cancel, TimingActor.describe):
+    for method in (TimingActor.progress, TimingActor.cancel, TimingActor.describe, TimingActor.pid):
         ray.method(concurrency_group="control")(method)
     return ray.remote(concurrency_groups={"control": 1})(TimingActor)  # type: ignore[call-overload]  # Ray's stubs lack it
 
@@ -137,7 +140,7 @@ class ActorTiming:
     def run(self, measure: Callable[[Progress], Any], progress: Progress, budget_s: float | None = None) -> Any:
         if isinstance(measure, Measurement):  # the actor names its device as its own node does
             measure = dataclasses.replace(measure, options=dataclasses.replace(measure.options, device=self.local))
-        actor = self.actor
+        actor = self._alive()
         token = uuid.uuid4().hex
         sent = time.time()
         ref = actor.measure.remote(token, measure)
@@ -167,6 +170,27 @@ class ActorTiming:
                 self._kill()
                 raise overran_error(self.device, budget_s, self.grace_s)
 
+    def _alive(self) -> Any:
+        """The actor, once it answers: one that is (re)starting refuses calls (ActorUnavailableError), and a
+        measurement is never sent twice, so it waits for the actor instead."""
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            actor = self.actor
+            try:
+                ray.get(actor.progress.remote(""), timeout=5.0)
+                return actor
+            except (ActorUnavailableError, GetTimeoutError) as exc:
+                if time.monotonic() > deadline:
+                    raise MeasurementFailed(
+                        f"the timing actor for {self.device} did not answer within {STARTUP_S:g} s ({_why(exc)})"
+                    ) from None
+                time.sleep(0.2)
+            except RayActorError as exc:  # gone for good (its owner or node died): started anew next time round
+                self.forget()
+                if time.monotonic() > deadline:
+                    raise MeasurementFailed(f"the timing actor for {self.device} cannot start: {_why(exc)}") from None
+                time.sleep(0.2)
+
     def _result(self, ref: Any) -> Any:
         try:
             message = ray.get(ref)
@@ -184,8 +208,22 @@ class ActorTiming:
         return result
 
     def _kill(self) -> None:
-        with contextlib.suppress(RayError):
-            ray.kill(self.actor, no_restart=False)
+        """Kill the actor (Ray restarts it) and wait until the old one is gone: ``ray.kill`` returns at once, and
+        a measurement sent before it takes effect would be lost with it."""
+        actor = self.actor
+        try:
+            pid = ray.get(actor.pid.remote(), timeout=5.0)
+            ray.kill(actor, no_restart=False)
+        except RayError:
+            return  # already gone
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            try:
+                if ray.get(actor.pid.remote(), timeout=5.0) != pid:
+                    return  # restarted already
+            except RayError:
+                return  # dead or restarting: the next measurement waits for it (``_alive``)
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """Nothing to stop from here: the actor belongs to the cluster (and ends with its owner)."""
