@@ -223,7 +223,7 @@ def test_a_latency_sweep_spreads_over_every_matching_device(cluster: Any, client
     r = client.post("/sweep", json=body)
     assert r.status_code == 202, r.text
     deadline = time.monotonic() + 300
-    while (status := client.get(f"/jobs/{r.json()['id']}").json())["state"] not in {"done", "failed"}:
+    while client.get(f"/jobs/{r.json()['id']}").json()["state"] not in {"done", "failed"}:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     answer = client.get(f"/sweeps/{r.json()['id']}").json()
