@@ -14,11 +14,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PROFILER_PORT=8000 \
     PROFILER_STORE_PATH=/data/profiles.sqlite3
 
+# EXTRAS="[ray]" builds the image of a Ray cluster's nodes (deploy/compose.ray.yml).
+ARG EXTRAS=""
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY profiler ./profiler
 COPY app ./app
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir "./${EXTRAS}" \
     && groupadd --gid 10001 profiler \
     && useradd --create-home --uid 10001 --gid 10001 profiler \
     && mkdir -p /data \

@@ -56,6 +56,9 @@ def main() -> int:
         print(f"--- {keyword} {rest}", flush=True)
         if keyword == "ENV":
             env.update(env_pairs(rest))
+        elif keyword == "ARG":  # its default, as a build without --build-arg has it
+            name, _, default = rest.partition("=")
+            env.setdefault(name, shlex.split(default)[0] if default.strip('"') else "")
         elif keyword == "WORKDIR":
             workdir = workdir / rest
             workdir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from profiler import DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
+from profiler import ClusterUnavailableError, DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
 
 from .settings import ENV_PREFIX
 
@@ -44,6 +44,10 @@ async def device_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
 
 
+async def cluster_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
+
+
 def _json_safe(value: Any) -> bool:
     try:
         json.dumps(jsonable_encoder(value), allow_nan=False)
@@ -69,5 +73,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(DeviceUnavailableError, device_unavailable)
     app.add_exception_handler(DeviceBusyError, device_busy)
+    app.add_exception_handler(ClusterUnavailableError, cluster_unavailable)
     app.add_exception_handler(SpecError, spec_error)
     app.add_exception_handler(LimitError, limit_error)

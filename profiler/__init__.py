@@ -10,6 +10,7 @@ measurement, per-device processes); then ``report``, ``export`` and ``cli``.
 
 from .count import CONVENTIONS
 from .errors import (
+    ClusterUnavailableError,
     DeviceBusyError,
     DeviceUnavailableError,
     LimitError,
@@ -41,6 +42,7 @@ __all__ = [
     "COUNTERS",
     "FIGURES",
     "PRESETS",
+    "ClusterUnavailableError",
     "CounterName",
     "DeviceBusyError",
     "DeviceUnavailableError",

@@ -78,6 +78,10 @@ class DeviceBusyError(ProfilerError):
         return type(self), (self.device, self.queued, self.retry_after_s)
 
 
+class ClusterUnavailableError(ProfilerError):
+    """The Ray cluster cannot be reached (or an embedded one started); the request may be sent again later."""
+
+
 class MeasurementCancelled(ProfilerError):
     """The measurement was cancelled (a DELETE, a client gone, a wait given up)."""
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
 
+from ..errors import ClusterUnavailableError
+
 __all__ = ["NAMESPACE", "RAY_EXTRA", "RayCluster", "require_ray"]
 
 RAY_EXTRA = "pip install 'archprofiler[ray]'"
@@ -43,15 +45,22 @@ class RayCluster:
         ray = require_ray()
         with _connecting:
             if not ray.is_initialized():
-                if self.address:
-                    ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False)
-                else:
-                    ray.init(
-                        namespace=NAMESPACE,
-                        resources={self.cpu_resource: 1},
-                        include_dashboard=False,
-                        log_to_driver=False,
-                    )
+                try:
+                    if self.address:
+                        ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False)
+                    else:
+                        ray.init(
+                            namespace=NAMESPACE,
+                            resources={self.cpu_resource: 1},
+                            include_dashboard=False,
+                            log_to_driver=False,
+                        )
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    where = f"the Ray cluster at {self.address} (RAY_ADDRESS)" if self.address else "an embedded Ray"
+                    raise ClusterUnavailableError(
+                        f"cannot reach {where}: {exc}. On the head's own host RAY_ADDRESS=auto finds it; elsewhere "
+                        "use <head-ip>:6379 as `ray start --head` printed it"
+                    ) from None
                 self._connected = True
         return ray
 

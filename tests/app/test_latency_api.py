@@ -46,6 +46,14 @@ def test_missing_cuda_is_a_422_naming_the_devices(client: TestClient) -> None:
     assert "cuda not available" in detail["msg"] and "cpu" in detail["msg"]
 
 
+def test_cluster_devices_and_kinds_need_the_ray_backend(client: TestClient) -> None:
+    for name in ("kind:H100", "3f2a9c1b/cuda:0"):
+        r = client.post("/profile", json={**SMALL, "latency": {"devices": [name]}})
+        assert r.status_code == 422
+        (detail,) = r.json()["detail"]
+        assert "PROFILER_BACKEND=ray" in detail["msg"] and detail["loc"] == ["body", "latency", "devices"]
+
+
 def test_job_with_progress_then_report(client: TestClient) -> None:
     r = client.post("/profile", json={**SMALL, "latency": {"per_layer": True, "budget_s": 3, "job": True}})
     assert r.status_code == 202
