@@ -5,7 +5,8 @@
 
 Stages, one subpackage each: ``spec`` (rows, top-level spec, presets), ``model`` (layers, graphs, one file per
 block type, building), ``count`` (closed-form counts, fvcore), ``latency`` (devices, clocks, statistics, the
-measurement, per-device processes); then ``report``, ``export`` and ``cli``.
+measurement, per-device processes), ``cluster`` (optional: the same measurements on a Ray cluster's devices);
+then ``report``, ``export`` and ``cli``.
 """
 
 from .count import CONVENTIONS
