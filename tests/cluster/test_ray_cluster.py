@@ -58,8 +58,19 @@ def cluster() -> Any:
 @pytest.fixture(scope="module")
 def devices(cluster: Any) -> ClusterDevices:
     d = ClusterDevices(RayCluster(cluster.address), queue_size=8)
-    d.describe()  # every actor started before the tests time anything
+    deadline = time.monotonic() + 300  # every actor started before the tests time anything (a slow host: slowly)
+    while any(entry.get("state") != "ready" for entry in d.describe() if "/" in entry["device"]):
+        assert time.monotonic() < deadline, d.describe()
     return d
+
+
+def _idle(devices: ClusterDevices) -> None:
+    """Wait until no device has a measurement in flight (a job's result is readable a moment before its device
+    counts it as done)."""
+    deadline = time.monotonic() + 60
+    while any(devices.waiting(d) for d in devices.devices):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
 
 
 def _node(devices: ClusterDevices, device_id: str) -> str:
@@ -96,6 +107,7 @@ def test_names_and_kinds_route_to_the_matching_nodes(cluster: Any, devices: Clus
         job = devices.submit(devices.pick(name), Where(0.05))
         assert job.future.result(120)["node"] == node, name
     # Two measurements for kind:H100 at once: the least busy device takes each, so both GPUs run one.
+    _idle(devices)
     first = devices.submit(devices.pick("kind:H100"), Where(1.0))
     second = devices.submit(devices.pick("kind:H100"), Where(1.0))
     assert {first.device, second.device} == {f"{h100[:8]}/cuda:0", f"{h100[:8]}/cuda:1"}
@@ -217,7 +229,7 @@ def test_a_latency_sweep_spreads_over_every_matching_device(cluster: Any, client
     h100 = cluster.h100.node_id[:8]
     body = {
         "base": TINY,
-        "grid": {"width_multiplier": [0.25, 0.5, 0.75, 1.0]},
+        "grid": {"width_multiplier": [0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25]},
         "latency": {"devices": ["kind:H100"], "budget_s": 1},
     }
     r = client.post("/sweep", json=body)
