@@ -21,7 +21,20 @@ from typing import Any, NamedTuple
 from ..errors import Loc, SpecError
 from ..model.build import ModelPlan
 from ..model.graph import INPUT, Graph, Node, Op, ShapeMismatch, op_row_name
-from ..model.layers import ACTIVATIONS, Act, BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Layer, Linear, MaxPool
+from ..model.layers import (
+    ACTIVATIONS,
+    Act,
+    AvgPool,
+    BatchNorm,
+    Conv,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Layer,
+    Linear,
+    MaxPool,
+)
 
 Shape = tuple[int, ...]
 
@@ -94,6 +107,18 @@ def count_max_pool(layer: MaxPool, shape: Shape) -> LayerCount:
     return LayerCount((n, c, ho, wo), unsupported_ops=("aten::max_pool2d",))
 
 
+def count_avg_pool(layer: AvgPool, shape: Shape) -> LayerCount:
+    """No multiply-adds (as for max pooling); fvcore does not count it either."""
+    n, c, h, w = shape
+    ho = _window_out(h, layer.k, layer.s, layer.padding, 1, "k", "average pool")
+    wo = _window_out(w, layer.k, layer.s, layer.padding, 1, "k", "average pool")
+    return LayerCount((n, c, ho, wo), unsupported_ops=("aten::avg_pool2d",))
+
+
+def count_global_max_pool(layer: GlobalMaxPool, shape: Shape) -> LayerCount:
+    return LayerCount((*shape[:2], 1, 1), unsupported_ops=("aten::adaptive_max_pool2d",))
+
+
 def count_global_avg_pool(layer: GlobalAvgPool, shape: Shape) -> LayerCount:
     n, c = shape[:2]
     return LayerCount((n, c, 1, 1), 0, math.prod(shape))
@@ -119,7 +144,9 @@ HANDLES: dict[type, Callable[..., LayerCount]] = {
     BatchNorm: count_batch_norm,
     Act: count_act,
     MaxPool: count_max_pool,
+    AvgPool: count_avg_pool,
     GlobalAvgPool: count_global_avg_pool,
+    GlobalMaxPool: count_global_max_pool,
     Flatten: count_flatten,
     Dropout: count_dropout,
     Linear: count_linear,
@@ -206,7 +233,7 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
             "dilation": layer.dilation,
             "padding": layer.padding,
         }
-    elif isinstance(layer, MaxPool):
+    elif isinstance(layer, (MaxPool, AvgPool)):
         geometry = {"kernel": layer.k, "stride": layer.s, "groups": None, "dilation": 1, "padding": layer.padding}
     return LayerRow(
         name=name,

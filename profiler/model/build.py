@@ -62,7 +62,7 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
         limits.check("max_channels", c, (*loc, "c"))
         block_type = BLOCKS[row.block]
         for rep in range(row.n):
-            stride = getattr(row, "s", 1) if rep == 0 else 1  # rows without ``s`` keep the resolution
+            stride = (getattr(row, "s", 1) or 1) if rep == 0 else 1  # rows without ``s`` keep the resolution
             ctx = BlockContext(in_chs, c, stride, spec.width_multiplier, loc)
             plan = block_type.plan(row, ctx)
             _check_widths(plan.graph, limits, loc)

@@ -14,11 +14,13 @@ __all__ = [
     "ACTIVATIONS",
     "Act",
     "ActivationKind",
+    "AvgPool",
     "BatchNorm",
     "Conv",
     "Dropout",
     "Flatten",
     "GlobalAvgPool",
+    "GlobalMaxPool",
     "Layer",
     "Linear",
     "MaxPool",
@@ -43,6 +45,7 @@ ACTIVATIONS: dict[str, ActivationKind] = {
     "hardswish": ActivationKind(nn.Hardswish, "aten::hardswish"),
     "hardsigmoid": ActivationKind(nn.Hardsigmoid, "aten::hardsigmoid"),
     "silu": ActivationKind(nn.SiLU, "aten::silu"),
+    "sigmoid": ActivationKind(nn.Sigmoid, "aten::sigmoid"),
 }
 
 
@@ -100,6 +103,26 @@ class MaxPool:
 
 
 @dataclass(frozen=True)
+class AvgPool:
+    k: int
+    s: int
+    padding: int
+
+    module_type: ClassVar[str] = "AvgPool2d"
+
+    def module(self) -> nn.Module:
+        return nn.AvgPool2d(self.k, self.s, self.padding)
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool:
+    module_type: ClassVar[str] = "AdaptiveMaxPool2d"
+
+    def module(self) -> nn.Module:
+        return nn.AdaptiveMaxPool2d(1)
+
+
+@dataclass(frozen=True)
 class GlobalAvgPool:
     module_type: ClassVar[str] = "AdaptiveAvgPool2d"
 
@@ -137,7 +160,7 @@ class Linear:
         return nn.Linear(self.in_features, self.out_features, bias=self.bias)
 
 
-Layer = Conv | BatchNorm | Act | MaxPool | GlobalAvgPool | Flatten | Dropout | Linear
+Layer = Conv | BatchNorm | Act | MaxPool | AvgPool | GlobalAvgPool | GlobalMaxPool | Flatten | Dropout | Linear
 
 
 def act_or_none(kind: str) -> Act | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic.dataclasses import dataclass
 
 from ..model.layers import ACTIVATIONS
 
@@ -23,12 +24,15 @@ __all__ = [
     "Kernel",
     "Padding",
     "Repeats",
+    "SeField",
     "Size",
+    "SqueezeExcite",
     "Stride",
     "Width",
     "WidthRule",
     "make_divisible",
     "scale_channels",
+    "squeeze_excite_options",
 ]
 
 # Every row: unknown fields and NaN/Infinity are errors, not ignored.
@@ -60,6 +64,43 @@ Size = Annotated[StrictInt, Field(ge=1, le=MAX_SIZE)]
 Padding = Annotated[
     StrictInt | None, Field(ge=0, le=MAX_SIZE, description="explicit padding; default 'same': dilation*(k-1)//2")
 ]
+
+
+@dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
+class SqueezeExcite:
+    """Squeeze-and-excite: global average pool, 1x1 reduce (or a Linear: the same count) + ``act``, 1x1 expand,
+    ``gate``, then the block's features scaled by it. The reduced width is ``make_divisible(int(base_width *
+    ratio), divisor)``, ``base_width`` the block's expanded width (MobileNetV3) or its input width (EfficientNet,
+    RegNet)."""
+
+    ratio: Annotated[StrictFloat, Field(gt=0, le=1)] = 0.25
+    base: Literal["expanded", "input"] = Field(
+        default="expanded",
+        description="squeeze from the expanded width (MobileNetV3) or the block's input (EfficientNet, RegNet)",
+    )
+    act: Activation = "relu"
+    gate: Activation = "hardsigmoid"
+    bias: StrictBool = Field(default=True, description="bias on the two 1x1 convs (Linear layers)")
+    divisor: Annotated[StrictInt, Field(ge=1, le=MAX_WIDTH)] = Field(
+        default=8, description="round the reduced width to a multiple of this (1: int(base_width * ratio))"
+    )
+
+
+SeField = Annotated[
+    Annotated[StrictFloat, Field(ge=0, lt=1)] | StrictBool | SqueezeExcite,
+    Field(
+        description="squeeze-excite: a ratio of the expanded width, true (0.25, MobileNetV3), or an object (ratio, "
+        "base, act, gate, bias, divisor)"
+    ),
+]
+
+
+def squeeze_excite_options(se: float | bool | SqueezeExcite, gate: str) -> SqueezeExcite | None:
+    """A row's ``se`` as one object (None: no SE): a number or ``true`` take the row's ``se_gate``."""
+    if isinstance(se, SqueezeExcite):
+        return se
+    ratio = 0.25 if se is True else float(se)
+    return SqueezeExcite(ratio=ratio, gate=gate) if ratio > 0 else None
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

@@ -3,7 +3,7 @@ module all come from this table. Adding a block is one new file and one line bel
 
 from __future__ import annotations
 
-from . import basic, bottleneck, conv, depthwise_separable, fire, inverted_residual, maxpool
+from . import act, basic, bottleneck, conv, depthwise_separable, fire, inverted_residual, maxpool, pool
 from .base import BlockContext, BlockPlan, BlockType
 
 BLOCKS: dict[str, BlockType] = {
@@ -16,6 +16,8 @@ BLOCKS: dict[str, BlockType] = {
         bottleneck.BLOCK,
         maxpool.BLOCK,
         fire.BLOCK,
+        act.BLOCK,
+        pool.BLOCK,
     )
 }
 

@@ -12,10 +12,20 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ...errors import Loc
-from ..graph import INPUT, Graph, Node
-from ..layers import BatchNorm, Conv, act_or_none
+from ...spec.fields import SqueezeExcite, make_divisible
+from ..graph import INPUT, Graph, Mul, Node, sequence
+from ..layers import BatchNorm, Conv, GlobalAvgPool, act_or_none
 
-__all__ = ["BlockContext", "BlockPlan", "BlockType", "act_node", "conv_bn_act", "downsample", "same_padding"]
+__all__ = [
+    "BlockContext",
+    "BlockPlan",
+    "BlockType",
+    "act_node",
+    "conv_bn_act",
+    "downsample",
+    "same_padding",
+    "squeeze_excite",
+]
 
 
 @dataclass(frozen=True)
@@ -70,3 +80,18 @@ def downsample(in_chs: int, out_chs: int, stride: int) -> Node | None:
         return None
     graph = Graph((Node("conv", Conv(in_chs, out_chs, 1, stride)), Node("bn", BatchNorm(out_chs))))
     return Node("downsample", graph, (INPUT,))
+
+
+def squeeze_excite(chs: int, in_chs: int, se: SqueezeExcite) -> Graph:
+    """SE on ``chs`` features of a block whose input has ``in_chs``: global pool, 1x1 reduce + act, 1x1 expand,
+    gate, then the features scaled by it."""
+    base = in_chs if se.base == "input" else chs
+    rd_chs = make_divisible(int(base * se.ratio), se.divisor)  # MobileNetV3: _make_divisible(exp // 4, 8)
+    nodes = sequence(
+        Node("pool", GlobalAvgPool()),
+        Node("fc1", Conv(chs, rd_chs, 1, bias=se.bias)),
+        act_node("act", se.act),
+        Node("fc2", Conv(rd_chs, chs, 1, bias=se.bias)),
+        act_node("gate", se.gate),
+    )
+    return Graph((*nodes, Node("scale", Mul(), (INPUT, nodes[-1].name))))

@@ -1,15 +1,18 @@
-"""``depthwise_separable``: MobileNetV1's k x k depthwise conv + BN + act, then 1x1 pointwise conv + BN + act."""
+"""``depthwise_separable``: MobileNetV1's k x k depthwise conv + BN + act, then 1x1 pointwise conv + BN + act.
+Padding, BN, bias and each part's activation can be set (MnasNet's stem block has no activation after the
+pointwise conv)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
-from ...spec.fields import ROW_CONFIG, Activation, Channels, Dilation, Kernel, Repeats, Stride, WidthRule
+from ...spec.fields import ROW_CONFIG, Activation, Channels, Dilation, Kernel, Padding, Repeats, Stride, WidthRule
 from ..graph import Graph, Node, sequence
-from ..layers import BatchNorm, Conv
-from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding
+from ..layers import Conv
+from .base import BlockContext, BlockPlan, BlockType, conv_bn_act, same_padding
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -22,20 +25,28 @@ class DepthwiseSeparableRow:
     s: Stride = 1
     k: Kernel = 3
     dilation: Dilation = 1
-    act: Activation = "relu"
+    padding: Padding = None
+    act: Activation = Field(default="relu", description="the activation of both parts, unless act_dw / act_pw say")
+    act_dw: Activation | None = Field(default=None, description="after the depthwise conv (default: act)")
+    act_pw: Activation | None = Field(default=None, description="after the pointwise conv (default: act)")
+    bn: StrictBool = Field(default=True, description="BN after each conv")
+    bias: StrictBool | None = Field(default=None, description="conv biases; default: only when there is no BN")
     width: WidthRule = "scale"
 
 
 def plan(row: DepthwiseSeparableRow, ctx: BlockContext) -> BlockPlan:
     in_chs, out_chs = ctx.in_chs, ctx.c
-    pad = same_padding(row.k, row.dilation)
+    pad = same_padding(row.k, row.dilation) if row.padding is None else row.padding
+    bias = (not row.bn) if row.bias is None else row.bias
+    dw = conv_bn_act(
+        Conv(in_chs, in_chs, row.k, ctx.stride, in_chs, row.dilation, pad, bias), row.act_dw or row.act, bn=row.bn
+    )
+    pw = conv_bn_act(Conv(in_chs, out_chs, 1, bias=bias), row.act_pw or row.act, bn=row.bn)
+    # Named as before the options existed: conv_dw, bn1, act1, conv_pw, bn2, act2.
+    names = {"conv": "conv_dw", "bn": "bn1", "act": "act1"}, {"conv": "conv_pw", "bn": "bn2", "act": "act2"}
     nodes = sequence(
-        Node("conv_dw", Conv(in_chs, in_chs, row.k, ctx.stride, in_chs, row.dilation, pad)),
-        Node("bn1", BatchNorm(in_chs)),
-        act_node("act1", row.act),
-        Node("conv_pw", Conv(in_chs, out_chs, 1)),
-        Node("bn2", BatchNorm(out_chs)),
-        act_node("act2", row.act),
+        [Node(names[0][n.name], n.op) for n in dw],
+        [Node(names[1][n.name], n.op) for n in pw],
     )
     return BlockPlan(Graph(nodes), out_chs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictFloat
+from pydantic import Field, StrictFloat
 from pydantic.dataclasses import dataclass
 
 from ...spec.fields import (
@@ -15,15 +15,17 @@ from ...spec.fields import (
     Dilation,
     Kernel,
     Repeats,
+    SeField,
+    SqueezeExcite,
     Stride,
     Width,
     WidthRule,
-    make_divisible,
     scale_channels,
+    squeeze_excite_options,
 )
-from ..graph import INPUT, Add, Graph, Mul, Node, sequence
-from ..layers import Act, BatchNorm, Conv, GlobalAvgPool
-from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding
+from ..graph import INPUT, Add, Graph, Node, sequence
+from ..layers import BatchNorm, Conv
+from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding, squeeze_excite
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -41,11 +43,17 @@ class InvertedResidualRow:
     t: Annotated[StrictFloat, Field(gt=0, le=1024)] | None = None
     exp: Width | None = None
     k: Kernel = 3
-    se: Annotated[StrictFloat, Field(ge=0, lt=1)] | StrictBool = Field(
-        default=0.0, description="squeeze-excite ratio of the expanded channels; true = 0.25 (MobileNetV3)"
-    )
-    se_gate: Activation = "hardsigmoid"
+    se: SeField = 0.0
+    se_gate: Activation = Field(default="hardsigmoid", description="the SE gate when se is a number or true")
     act: Activation = "relu6"
+    expand: Literal["auto", "always"] = Field(
+        default="auto",
+        description="auto: no 1x1 expand conv when the expanded width equals the input width (torchvision); "
+        "always: keep it",
+    )
+    stochastic_depth: Annotated[StrictFloat, Field(ge=0, lt=1)] = Field(
+        default=0.0, description="drop-path rate: training only, no layer and no work at inference"
+    )
     dilation: Dilation = 1
     width: WidthRule = "scale"
 
@@ -54,21 +62,8 @@ class InvertedResidualRow:
             raise ValueError("give either t (expansion ratio) or exp (expanded channels), not both")
 
     @property
-    def se_ratio(self) -> float:
-        return 0.25 if self.se is True else float(self.se)
-
-
-def squeeze_excite(chs: int, ratio: float, gate: str) -> Graph:
-    """MobileNetV3's SE: global pool, 1x1 reduce + ReLU, 1x1 expand, gate, then scale the input by it."""
-    rd_chs = make_divisible(int(chs * ratio))  # MobileNetV3: _make_divisible(exp // 4, 8)
-    nodes = sequence(
-        Node("pool", GlobalAvgPool()),
-        Node("fc1", Conv(chs, rd_chs, 1, bias=True)),
-        Node("act", Act("relu")),
-        Node("fc2", Conv(rd_chs, chs, 1, bias=True)),
-        act_node("gate", gate),
-    )
-    return Graph((*nodes, Node("scale", Mul(), (INPUT, nodes[-1].name))))
+    def squeeze_excite(self) -> SqueezeExcite | None:
+        return squeeze_excite_options(self.se, self.se_gate)
 
 
 def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
@@ -79,7 +74,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
         mid_chs = round(in_chs * (row.t if row.t is not None else 6.0))  # torchvision's MobileNetV2 rule
     mid_chs = max(mid_chs, 1)
     expand = None
-    if mid_chs != in_chs:
+    if mid_chs != in_chs or row.expand == "always":
         expand = sequence(
             Node("conv_pw", Conv(in_chs, mid_chs, 1)), Node("bn1", BatchNorm(mid_chs)), act_node("act1", row.act)
         )
@@ -89,7 +84,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
         Node("conv_dw", Conv(mid_chs, mid_chs, row.k, ctx.stride, mid_chs, row.dilation, pad)),
         Node("bn2", BatchNorm(mid_chs)),
         act_node("act2", row.act),
-        Node("se", squeeze_excite(mid_chs, row.se_ratio, row.se_gate)) if row.se_ratio > 0 else None,
+        Node("se", squeeze_excite(mid_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
         Node("conv_pwl", Conv(mid_chs, out_chs, 1)),
         Node("bn3", BatchNorm(out_chs)),
         Node("add", Add(), ("bn3", INPUT)) if ctx.stride == 1 and in_chs == out_chs else None,
