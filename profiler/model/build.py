@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -51,7 +53,8 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
     limits.check("max_resolution", max(h, w), ("resolution",))
     limits.check("max_channels", spec.in_channels, ("in_channels",), "in_channels")
     limits.check("max_channels", spec.num_classes, ("num_classes",), "num_classes")
-    total_blocks = sum(row.n for row in spec.stages)
+    repeats = [_repeats(row, spec.depth_multiplier) for row in spec.stages]
+    total_blocks = sum(repeats)
     limits.check("max_blocks", total_blocks, ("stages",), "number of blocks (sum of n over the rows)")
 
     blocks: list[Block] = []
@@ -61,7 +64,7 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
         c = scale_channels(row.c, spec.width_multiplier, row.width) if hasattr(row, "c") else in_chs
         limits.check("max_channels", c, (*loc, "c"))
         block_type = BLOCKS[row.block]
-        for rep in range(row.n):
+        for rep in range(repeats[i]):
             stride = (getattr(row, "s", 1) or 1) if rep == 0 else 1  # rows without ``s`` keep the resolution
             ctx = BlockContext(in_chs, c, stride, spec.width_multiplier, loc)
             plan = block_type.plan(row, ctx)
@@ -71,6 +74,13 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
     model = ModelPlan(spec, tuple(blocks), _plan_head(spec.classifier, in_chs, spec, limits))
     limits.check("max_layers", _layers(model.graph), ("stages",), "layers (rows of the report)")
     return model
+
+
+def _repeats(row: Any, depth_multiplier: float) -> int:
+    """A row's ``n`` scaled by the depth multiplier, rounded up (EfficientNet); stems, heads and pools keep theirs."""
+    if depth_multiplier == 1.0 or not BLOCKS[row.block].scales_depth:
+        return int(row.n)
+    return math.ceil(row.n * depth_multiplier)
 
 
 def _layers(graph: Graph) -> int:

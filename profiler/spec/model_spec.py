@@ -52,6 +52,11 @@ class ModelSpec:
     preset: PresetName | None = Field(default=None, description="start from a paper table (GET /presets)")
     name: str | None = Field(default=None, max_length=200)
     width_multiplier: Annotated[StrictFloat, Field(gt=0, le=64)] = 1.0
+    depth_multiplier: Annotated[StrictFloat, Field(gt=0, le=64)] = Field(
+        default=1.0,
+        description="scales each repeated row's n, rounded up (EfficientNet); conv, maxpool, pool and act rows keep "
+        "theirs",
+    )
     resolution: Size | tuple[Size, Size] = 224
     in_channels: Width = 3
     num_classes: Width = 1000

@@ -106,6 +106,110 @@ _MOBILENET_V3_SMALL = {
 
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
+# EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
+_EFFICIENTNET_SE = {"ratio": 0.25, "base": "input", "act": "silu", "gate": "sigmoid", "divisor": 1}
+
+
+def _mb(t: float, k: int, s: int, c: int, n: int) -> dict[str, Any]:
+    """One MBConv row of the EfficientNet tables: expand ratio, kernel, stride, channels, layers."""
+    return {"block": "inverted_residual", "t": t, "k": k, "s": s, "c": c, "n": n, "act": "silu", "se": _EFFICIENTNET_SE}
+
+
+def _fused(t: float, k: int, s: int, c: int, n: int) -> dict[str, Any]:
+    return {"block": "fused_mbconv", "t": t, "k": k, "s": s, "c": c, "n": n, "act": "silu"}
+
+
+def _efficientnet(width: float, depth: float, resolution: int, dropout: float) -> dict[str, Any]:
+    # Table 1 of Tan & Le (2019), with the B1-B7 compound scaling; the head is 4x the last stage's width.
+    return {
+        "width_multiplier": width,
+        "depth_multiplier": depth,
+        "resolution": resolution,
+        "stages": [
+            {"block": "conv", "c": 32, "k": 3, "s": 2, "act": "silu"},
+            _mb(1, 3, 1, 16, 1),
+            _mb(6, 3, 2, 24, 2),
+            _mb(6, 5, 2, 40, 2),
+            _mb(6, 3, 2, 80, 3),
+            _mb(6, 5, 1, 112, 3),
+            _mb(6, 5, 2, 192, 4),
+            _mb(6, 3, 1, 320, 1),
+            {"block": "conv", "c": 1280, "k": 1, "act": "silu"},
+        ],
+        "classifier": {"hidden": None, "dropout": dropout},
+    }
+
+
+def _efficientnet_v2(stem: int, rows: list[dict[str, Any]], resolution: int, dropout: float) -> dict[str, Any]:
+    return {
+        "resolution": resolution,
+        "stages": [
+            {"block": "conv", "c": stem, "k": 3, "s": 2, "act": "silu"},
+            *rows,
+            {"block": "conv", "c": 1280, "k": 1, "act": "silu"},
+        ],
+        "classifier": {"hidden": None, "dropout": dropout},
+    }
+
+
+def _mnasnet(alpha: float) -> dict[str, Any]:
+    # MnasNet-A... as torchvision builds it (B1 in the paper's Figure 7): a depthwise-separable stem block
+    # with no activation after its pointwise conv, then inverted residuals (t, k, s, c, n); the 1280 head is
+    # not scaled.
+    def ir(t: int, k: int, s: int, c: int, n: int) -> dict[str, Any]:
+        return {"block": "inverted_residual", "t": t, "k": k, "s": s, "c": c, "n": n, "act": "relu"}
+
+    return {
+        "width_multiplier": alpha,
+        "stages": [
+            {"block": "conv", "c": 32, "k": 3, "s": 2, "act": "relu"},
+            {"block": "depthwise_separable", "c": 16, "act": "relu", "act_pw": "none"},
+            ir(3, 3, 2, 24, 3),
+            ir(3, 5, 2, 40, 3),
+            ir(6, 5, 2, 80, 3),
+            ir(6, 3, 1, 96, 2),
+            ir(6, 5, 2, 192, 4),
+            ir(6, 3, 1, 320, 1),
+            {"block": "conv", "c": 1280, "k": 1, "act": "relu", "width": "fixed"},
+        ],
+        "classifier": {"hidden": None, "dropout": 0.2},
+    }
+
+
+def _shufflenet_v2(widths: tuple[int, int, int, int]) -> dict[str, Any]:
+    # Table 5 of Ma et al. (2018): stages of 4, 8, 4 units, output widths per model size (not width-scaled).
+    c2, c3, c4, c5 = widths
+    return {
+        "stages": [
+            {"block": "conv", "c": 24, "k": 3, "s": 2, "act": "relu", "width": "fixed"},
+            {"block": "maxpool", "k": 3, "s": 2},
+            {"block": "shuffle_v2", "c": c2, "n": 4, "s": 2, "width": "fixed"},
+            {"block": "shuffle_v2", "c": c3, "n": 8, "s": 2, "width": "fixed"},
+            {"block": "shuffle_v2", "c": c4, "n": 4, "s": 2, "width": "fixed"},
+            {"block": "conv", "c": c5, "k": 1, "act": "relu", "width": "fixed"},
+        ],
+        "classifier": {"hidden": None, "dropout": 0.0},
+    }
+
+
+def _regnet(stages: list[tuple[int, int]], group_width: int, se: float) -> dict[str, Any]:
+    # Radosavovic et al. (2020): the per-stage widths and depths their generator gives (as torchvision's
+    # BlockParams does), each stage's first block with stride 2.
+    rows: list[dict[str, Any]] = [{"block": "conv", "c": 32, "k": 3, "s": 2, "act": "relu"}]
+    for c, n in stages:
+        row: dict[str, Any] = {"block": "regnet_bottleneck", "c": c, "n": n, "s": 2, "group_width": group_width}
+        if se:
+            row["se"] = se
+        rows.append(row)
+    return {"stages": rows, "classifier": {"hidden": None, "dropout": 0.0}}
+
+
+_EFFICIENTNET = "Tan & Le, EfficientNet (2019), Table 1"
+_EFFICIENTNET_V2 = "Tan & Le, EfficientNetV2 (2021)"
+_MNASNET = "Tan et al., MnasNet (2019), Figure 7 (as torchvision builds it)"
+_SHUFFLENET_V2 = "Ma et al., ShuffleNet V2 (2018), Table 5"
+_REGNET = "Radosavovic et al., Designing Network Design Spaces (2020)"
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -120,5 +224,81 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset("resnet101", _DEEP_RESIDUAL + ", 101-layer (V1.5)", _resnet("bottleneck", (3, 4, 23, 3))),
         Preset("resnet152", _DEEP_RESIDUAL + ", 152-layer (V1.5)", _resnet("bottleneck", (3, 8, 36, 3))),
+        Preset("efficientnet_b0", _EFFICIENTNET + ", B0", _efficientnet(1.0, 1.0, 224, 0.2)),
+        Preset("efficientnet_b1", _EFFICIENTNET + ", B1 (width 1.0, depth 1.1)", _efficientnet(1.0, 1.1, 240, 0.2)),
+        Preset("efficientnet_b2", _EFFICIENTNET + ", B2 (width 1.1, depth 1.2)", _efficientnet(1.1, 1.2, 288, 0.3)),
+        Preset("efficientnet_b3", _EFFICIENTNET + ", B3 (width 1.2, depth 1.4)", _efficientnet(1.2, 1.4, 300, 0.3)),
+        Preset("efficientnet_b4", _EFFICIENTNET + ", B4 (width 1.4, depth 1.8)", _efficientnet(1.4, 1.8, 380, 0.4)),
+        Preset("efficientnet_b5", _EFFICIENTNET + ", B5 (width 1.6, depth 2.2)", _efficientnet(1.6, 2.2, 456, 0.4)),
+        Preset("efficientnet_b6", _EFFICIENTNET + ", B6 (width 1.8, depth 2.6)", _efficientnet(1.8, 2.6, 528, 0.5)),
+        Preset("efficientnet_b7", _EFFICIENTNET + ", B7 (width 2.0, depth 3.1)", _efficientnet(2.0, 3.1, 600, 0.5)),
+        Preset(
+            "efficientnet_v2_s",
+            _EFFICIENTNET_V2 + ", Table 4 (S)",
+            _efficientnet_v2(
+                24,
+                [
+                    _fused(1, 3, 1, 24, 2),
+                    _fused(4, 3, 2, 48, 4),
+                    _fused(4, 3, 2, 64, 4),
+                    _mb(4, 3, 2, 128, 6),
+                    _mb(6, 3, 1, 160, 9),
+                    _mb(6, 3, 2, 256, 15),
+                ],
+                384,
+                0.2,
+            ),
+        ),
+        Preset(
+            "efficientnet_v2_m",
+            _EFFICIENTNET_V2 + ", M (as torchvision builds it)",
+            _efficientnet_v2(
+                24,
+                [
+                    _fused(1, 3, 1, 24, 3),
+                    _fused(4, 3, 2, 48, 5),
+                    _fused(4, 3, 2, 80, 5),
+                    _mb(4, 3, 2, 160, 7),
+                    _mb(6, 3, 1, 176, 14),
+                    _mb(6, 3, 2, 304, 18),
+                    _mb(6, 3, 1, 512, 5),
+                ],
+                480,
+                0.3,
+            ),
+        ),
+        Preset(
+            "efficientnet_v2_l",
+            _EFFICIENTNET_V2 + ", L (as torchvision builds it)",
+            _efficientnet_v2(
+                32,
+                [
+                    _fused(1, 3, 1, 32, 4),
+                    _fused(4, 3, 2, 64, 7),
+                    _fused(4, 3, 2, 96, 7),
+                    _mb(4, 3, 2, 192, 10),
+                    _mb(6, 3, 1, 224, 19),
+                    _mb(6, 3, 2, 384, 25),
+                    _mb(6, 3, 1, 640, 7),
+                ],
+                480,
+                0.4,
+            ),
+        ),
+        Preset("mnasnet0_5", _MNASNET + ", depth multiplier 0.5", _mnasnet(0.5)),
+        Preset("mnasnet0_75", _MNASNET + ", depth multiplier 0.75", _mnasnet(0.75)),
+        Preset("mnasnet1_0", _MNASNET + ", depth multiplier 1.0", _mnasnet(1.0)),
+        Preset("mnasnet1_3", _MNASNET + ", depth multiplier 1.3", _mnasnet(1.3)),
+        Preset("shufflenet_v2_x0_5", _SHUFFLENET_V2 + ", 0.5x", _shufflenet_v2((48, 96, 192, 1024))),
+        Preset("shufflenet_v2_x1_0", _SHUFFLENET_V2 + ", 1x", _shufflenet_v2((116, 232, 464, 1024))),
+        Preset("shufflenet_v2_x1_5", _SHUFFLENET_V2 + ", 1.5x", _shufflenet_v2((176, 352, 704, 1024))),
+        Preset("shufflenet_v2_x2_0", _SHUFFLENET_V2 + ", 2x", _shufflenet_v2((244, 488, 976, 2048))),
+        Preset("regnet_x_400mf", _REGNET + ", RegNetX-400MF", _regnet([(32, 1), (64, 2), (160, 7), (400, 12)], 16, 0)),
+        Preset(
+            "regnet_y_400mf", _REGNET + ", RegNetY-400MF", _regnet([(48, 1), (104, 3), (208, 6), (440, 6)], 8, 0.25)
+        ),
+        Preset(
+            "regnet_y_800mf", _REGNET + ", RegNetY-800MF", _regnet([(64, 1), (144, 3), (320, 8), (784, 2)], 16, 0.25)
+        ),
     )
 }

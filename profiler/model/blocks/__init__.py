@@ -3,7 +3,20 @@ module all come from this table. Adding a block is one new file and one line bel
 
 from __future__ import annotations
 
-from . import act, basic, bottleneck, conv, depthwise_separable, fire, inverted_residual, maxpool, pool
+from . import (
+    act,
+    basic,
+    bottleneck,
+    conv,
+    depthwise_separable,
+    fire,
+    fused_mbconv,
+    inverted_residual,
+    maxpool,
+    pool,
+    regnet_bottleneck,
+    shuffle_v2,
+)
 from .base import BlockContext, BlockPlan, BlockType
 
 BLOCKS: dict[str, BlockType] = {
@@ -18,6 +31,9 @@ BLOCKS: dict[str, BlockType] = {
         fire.BLOCK,
         act.BLOCK,
         pool.BLOCK,
+        fused_mbconv.BLOCK,
+        shuffle_v2.BLOCK,
+        regnet_bottleneck.BLOCK,
     )
 }
 

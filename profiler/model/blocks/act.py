@@ -26,4 +26,4 @@ def plan(row: ActRow, ctx: BlockContext) -> BlockPlan:
     return BlockPlan(Graph(nodes), ctx.in_chs)
 
 
-BLOCK = BlockType(ActRow, plan)
+BLOCK = BlockType(ActRow, plan, scales_depth=False)

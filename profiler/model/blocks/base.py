@@ -49,6 +49,7 @@ class BlockPlan:
 class BlockType:
     row: type  # the row's pydantic dataclass; its ``block`` default is the kind's name
     plan: Callable[[Any, BlockContext], BlockPlan]
+    scales_depth: bool = True  # its ``n`` grows with the spec's depth_multiplier (stems, heads and pools do not)
 
     @property
     def name(self) -> str:

@@ -61,4 +61,4 @@ def plan(row: ConvRow, ctx: BlockContext) -> BlockPlan:
     return BlockPlan(Graph(tuple(conv_bn_act(conv, row.act, bn=row.bn))), out_chs)
 
 
-BLOCK = BlockType(ConvRow, plan)
+BLOCK = BlockType(ConvRow, plan, scales_depth=False)

@@ -31,4 +31,4 @@ def plan(row: MaxPoolRow, ctx: BlockContext) -> BlockPlan:
     return BlockPlan(Graph((Node("pool", MaxPool(row.k, ctx.stride, padding)),)), ctx.in_chs)
 
 
-BLOCK = BlockType(MaxPoolRow, plan)
+BLOCK = BlockType(MaxPoolRow, plan, scales_depth=False)

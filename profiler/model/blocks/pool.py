@@ -37,4 +37,4 @@ def plan(row: PoolRow, ctx: BlockContext) -> BlockPlan:
     return BlockPlan(Graph((Node("pool", layer),)), ctx.in_chs)
 
 
-BLOCK = BlockType(PoolRow, plan)
+BLOCK = BlockType(PoolRow, plan, scales_depth=False)
