@@ -20,6 +20,41 @@ TORCHVISION = {
     "resnet50": (25_557_032, 4_089_184_256),
     "resnet101": (44_549_160, 7_801_405_440),
     "resnet152": (60_192_808, 11_513_626_624),
+    "efficientnet_b0": (5_288_548, 385_814_752),
+    "efficientnet_b1": (7_794_184, 686_802_832),
+    "efficientnet_b2": (9_109_994, 1_087_529_456),
+    "efficientnet_b3": (12_233_232, 1_827_141_392),
+    "efficientnet_b4": (19_341_616, 4_393_771_024),
+    "efficientnet_b5": (30_389_784, 10_266_384_752),
+    "efficientnet_b6": (43_040_704, 19_067_593_536),
+    "efficientnet_b7": (66_347_960, 37_745_884_192),
+    "efficientnet_v2_s": (21_458_488, 8_365_617_152),
+    "efficientnet_v2_m": (54_139_356, 24_582_460_384),
+    "efficientnet_v2_l": (118_515_272, 56_079_699_008),
+    "mnasnet0_5": (2_218_512, 104_455_968),
+    "mnasnet0_75": (3_170_208, 215_493_104),
+    "mnasnet1_0": (4_383_312, 314_415_872),
+    "mnasnet1_3": (6_282_256, 526_362_432),
+    "shufflenet_v2_x0_5": (1_366_792, 40_476_448),
+    "shufflenet_v2_x1_0": (2_278_604, 144_907_992),
+    "shufflenet_v2_x1_5": (3_503_624, 295_759_392),
+    "shufflenet_v2_x2_0": (7_393_996, 583_253_464),
+    "regnet_x_400mf": (5_495_976, 413_812_608),
+    "regnet_y_400mf": (4_344_144, 401_842_848),
+    "regnet_y_800mf": (6_432_512, 833_856_256),
+}
+# The resolution each one's weights were evaluated at (224 where none is given), as the presets set it.
+RESOLUTION = {
+    "efficientnet_b1": 240,
+    "efficientnet_b2": 288,
+    "efficientnet_b3": 300,
+    "efficientnet_b4": 380,
+    "efficientnet_b5": 456,
+    "efficientnet_b6": 528,
+    "efficientnet_b7": 600,
+    "efficientnet_v2_s": 384,
+    "efficientnet_v2_m": 480,
+    "efficientnet_v2_l": 480,
 }
 
 
@@ -36,12 +71,15 @@ def test_every_preset_is_listed() -> None:
 @pytest.mark.parametrize("name", sorted(TORCHVISION))
 def test_preset_equals_torchvision(name: str) -> None:
     params, macs = TORCHVISION[name]
-    totals = profile({"preset": name}).counts.totals
+    size = RESOLUTION.get(name, 224)
+    report = profile({"preset": name})
+    totals = report.counts.totals
     reference = get_model(name)
     meta = get_model_weights(name).DEFAULT.meta
 
+    assert report.spec.hw == (size, size)
     assert totals.params == params == meta["num_params"] == sum(p.numel() for p in reference.parameters())
-    assert totals.macs == macs == _conv_linear_macs(reference)
+    assert totals.macs == macs == _conv_linear_macs(reference, (size, size))
     assert round(totals.macs / 1e9, 3) == meta["_ops"]
     assert param_shapes(build_model(parse_spec({"preset": name}))) == param_shapes(reference)
 
