@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from profiler import ClusterUnavailableError, DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
+from profiler.spec.problems import clean_errors
 
 from .settings import ENV_PREFIX
 
@@ -57,10 +58,15 @@ def _json_safe(value: Any) -> bool:
 
 
 async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own 422, except that an input JSON cannot carry (NaN, Infinity) is left out, not a 500."""
+    """A 422 in the spec's terms (``profiler.spec.problems``): one error per mistake, unknown fields named with the
+    closest known one; an input JSON cannot carry (NaN, Infinity) is left out, not a 500."""
     assert isinstance(exc, RequestValidationError)
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    root = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    body = [e for e in exc.errors() if tuple(e.get("loc", ()))[:1] == ("body",)]
+    other = [e for e in exc.errors() if tuple(e.get("loc", ()))[:1] != ("body",)]
     detail = []
-    for error in exc.errors():
+    for error in [*clean_errors(body, root, ("body",)), *other]:
         item = {k: error[k] for k in ("type", "loc", "msg") if k in error}
         for key in ("input", "ctx"):
             if key in error and _json_safe(error[key]):

@@ -5,6 +5,13 @@ from __future__ import annotations
 Loc = tuple[str | int, ...]
 
 
+def plain(number: int | float) -> str:
+    """A number as a person writes it: 1,000 (not 1,000.0), 0.5, 1e+15 only past what reads well."""
+    if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:
+        number = int(number)
+    return f"{number:,}" if isinstance(number, int) else f"{number:g}"
+
+
 class ProfilerError(Exception):
     """Base of every error the core raises on purpose."""
 
@@ -33,7 +40,7 @@ class LimitError(ProfilerError):
         self.value = value
         self.maximum = maximum
         self.loc = loc
-        super().__init__(f"{limit.replace('_', ' ')} {value:,} exceeds the limit of {maximum:,}")
+        super().__init__(f"{limit} {plain(value)} exceeds the limit of {plain(maximum)}")
 
     def __reduce__(self) -> tuple:
         return type(self), (self.limit, self.value, self.maximum, self.loc, self.setting)

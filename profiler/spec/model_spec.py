@@ -25,6 +25,7 @@ from ..errors import SpecError, UnknownPresetError
 from ..model.blocks import BLOCKS
 from .fields import ROW_CONFIG, Activation, Size, Width, WidthRule
 from .presets import PRESETS
+from .problems import clean_errors
 
 if TYPE_CHECKING:  # built from the registries at run time
     PresetName = str
@@ -117,5 +118,6 @@ def parse_spec(data: Any) -> ModelSpec:
         raise spec_error_from(exc) from None
 
 
-def spec_error_from(exc: ValidationError) -> SpecError:
-    return SpecError([(tuple(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)])
+def spec_error_from(exc: ValidationError, root: Any = ModelSpec) -> SpecError:
+    """The spec's errors in its own terms (``problems.clean_errors``)."""
+    return SpecError([(tuple(e["loc"]), e["msg"]) for e in clean_errors(exc.errors(include_url=False), root)])
