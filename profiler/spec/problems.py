@@ -67,6 +67,10 @@ def _walk(root: Any, raw: tuple[Any, ...]) -> tuple[tuple[Any, ...], int, int | 
             loc.append(seg)
             candidates = [e for c in candidates for e in _elements(c)]
             continue
+        rows = [c for c in candidates if _block(c) == seg]
+        if rows and len(candidates) > 1:  # a row's block tag (a field of the same name is another row's)
+            candidates = rows
+            continue
         fields = {name: tp for c in candidates for name, tp in _fields(c).items()}
         if seg in fields or not candidates:
             loc.append(seg)
@@ -91,6 +95,10 @@ def _fields_at(root: Any, raw: tuple[Any, ...]) -> list[str]:
     for seg in raw:
         if isinstance(seg, int):
             candidates = [e for c in candidates for e in _elements(c)]
+            continue
+        rows = [c for c in candidates if _block(c) == seg]
+        if rows and len(candidates) > 1:
+            candidates = rows
             continue
         fields = {name: tp for c in candidates for name, tp in _fields(c).items()}
         if seg in fields:

@@ -67,9 +67,9 @@ def test_fvcore_counter(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "loc", "words"),
     [
-        ({"stages": [{"block": "dense", "c": 8}]}, ["body", "stages", 0], "does not match"),
-        ({"stages": [{"block": "conv", "c": 0}]}, ["body", "stages", 0, "conv", "c"], "greater than or equal to 1"),
-        ({"stages": [{"block": "conv", "c": 8, "s": 0}]}, ["body", "stages", 0, "conv", "s"], "greater than"),
+        ({"stages": [{"block": "dense", "c": 8}]}, ["body", "stages", 0, "block"], "unknown block 'dense'"),
+        ({"stages": [{"block": "conv", "c": 0}]}, ["body", "stages", 0, "c"], "greater than or equal to 1"),
+        ({"stages": [{"block": "conv", "c": 8, "s": 0}]}, ["body", "stages", 0, "s"], "greater than"),
         ({"preset": "mobilenet_v2", "width_multiplier": 0}, ["body", "width_multiplier"], "greater than 0"),
         ({"preset": "mobilenet_v9"}, ["body", "preset"], "mobilenet_v2"),
         ({"preset": "resnet18", "resolution": "big"}, ["body", "resolution"], "integer"),

@@ -49,7 +49,7 @@ for name, block in BLOCKS.items():
     for field in numeric:
         row = {"block": name, **{k: v for k, v in ROW_BASE.items() if k in numeric}}
         body = {"in_channels": 16, "resolution": 32, "classifier": None, "stages": [row]}
-        CASES.append((f"{name}.{field}", body, ["stages", 0, field], ["body", "stages", 0, name, field]))
+        CASES.append((f"{name}.{field}", body, ["stages", 0, field], ["body", "stages", 0, field]))
 
 
 def _with(body: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def test_points_equal_single_profiles(client: TestClient) -> None:
         ),
         ({"base": {"preset": "mobilenet_v9"}, "grid": {"resolution": [1]}}, ["base", "preset"], "mobilenet_v2"),
         ({"base": {"preset": "mobilenet_v2"}}, ["grid"], "give a grid"),
-        ({"base": {"preset": "mobilenet_v2"}, "gird": {"resolution": [1]}}, ["gird"], "Extra inputs"),
+        ({"base": {"preset": "mobilenet_v2"}, "gird": {"resolution": [1]}}, ["gird"], "did you mean 'grid'"),
     ],
 )
 def test_bad_sweeps_are_422_naming_the_field(client: TestClient, request_body: dict, loc: list, words: str) -> None:

@@ -36,7 +36,7 @@ class RegNetBottleneckRow:
     n: Repeats = 1
     s: Stride = 2
     group_width: Width = Field(default=16, description="channels per group of the 3x3 conv")
-    bottleneck: Annotated[StrictFloat, Field(gt=0, le=64)] = Field(
+    bottleneck: Annotated[StrictFloat, Field(ge=1 / 64, le=64)] = Field(
         default=1.0, description="inner width over c (RegNet's bottleneck multiplier)"
     )
     se: SeField = Field(
@@ -58,10 +58,10 @@ class RegNetBottleneckRow:
 def plan(row: RegNetBottleneckRow, ctx: BlockContext) -> BlockPlan:
     in_chs, out_chs = ctx.in_chs, ctx.c
     # Widths made compatible with the groups, as RegNet's generator does (exact for its published models).
-    inner = round(out_chs * row.bottleneck)
+    inner = max(1, round(out_chs * row.bottleneck))
     group_width = min(row.group_width, inner)
     inner = make_divisible(inner, group_width)
-    out_chs = int(inner / row.bottleneck)
+    out_chs = max(1, int(inner / row.bottleneck))
     proj = None
     if in_chs != out_chs or ctx.stride != 1:
         proj = Node("proj", Graph(tuple(conv_bn_act(Conv(in_chs, out_chs, 1, ctx.stride), "none"))), (INPUT,))
