@@ -145,6 +145,9 @@ def _set(node: Any, parts: list[str], value: Any, path: str) -> Any:
     raise SpecError.at((path,), f"this point's spec has no field {path!r}")
 
 
+_PLAN_FREE = ("resolution", "name", "preset")  # what a plan does not depend on (the preset: its table is in stages)
+
+
 class _Programs:
     """Counting programs by everything but resolution, batch and names: the variants that differ only there
     share one plan (an α × ρ grid plans each α once)."""
@@ -154,7 +157,7 @@ class _Programs:
         self._programs: dict[tuple[Any, ...], tuple[ModelPlan, TotalsProgram]] = {}
 
     def get(self, spec: ModelSpec) -> tuple[ModelPlan, TotalsProgram]:
-        key = (spec.width_multiplier, spec.in_channels, spec.num_classes, spec.classifier, spec.stages)
+        key = tuple(getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in _PLAN_FREE)
         found = self._programs.get(key)
         if found is None:
             plan = plan_model(spec, self.limits)

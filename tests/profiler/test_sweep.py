@@ -191,3 +191,14 @@ def test_num_classes_point_matches_torchvision():
     for point in body["points"]:
         reference = torchvision.models.mobilenet_v3_small(num_classes=point["values"]["num_classes"])
         assert point["totals"]["params"] == sum(p.numel() for p in reference.parameters())
+
+
+def test_every_field_of_a_point_reaches_its_count() -> None:
+    """Points that differ in any spec field but the resolution or the name get their own plan: each point's
+    totals equal profile() of that point's spec (depth_multiplier here, added after the plan cache)."""
+    base = {"preset": "efficientnet_b0"}
+    answer = sweep(base, {"depth_multiplier": [1.0, 1.1, 2.0], "resolution": [224, 240]})
+    for point in answer["points"]:
+        expected = profile({**base, **point["values"]}).counts.totals
+        assert point["totals"]["params"] == expected.params and point["totals"]["macs"] == expected.macs
+    assert len({p["totals"]["params"] for p in answer["points"]}) == 3
