@@ -171,7 +171,7 @@ def test_a_bad_spec_shows_the_servers_detail(page) -> None:
     page.fill("#spec-a", '{"stages": [{"block": "conv", "c": 0}]}')
     page.click("#run")
     page.wait_for_selector("#error:not([hidden])")
-    assert page.text_content("#error") == "stages.0.conv.c: Input should be greater than or equal to 1"
+    assert page.text_content("#error") == "stages.0.c: Input should be greater than or equal to 1"
     page.fill("#spec-a", "{not json")
     page.click("#run")
     page.wait_for_function("document.getElementById('error').textContent.includes('not valid JSON')")
