@@ -27,11 +27,12 @@ def clean_errors(errors: Sequence[Mapping[str, Any]], root: Any, prefix: tuple[A
     out: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     for error in errors:
         raw = tuple(error["loc"])[len(prefix) :]
-        loc, depth, union = _walk(root, raw)
+        loc, depth, union, _ = _walk(root, raw)
         kind = error["type"]
         msg = error["msg"]
         if kind in _UNKNOWN and loc:
-            msg = _unknown(str(loc[-1]), _fields_at(root, raw[:-1]), "field")
+            parent = _walk(root, raw[:-1])[3]  # what the unknown field sits in
+            msg = _unknown(str(loc[-1]), sorted({name for c in parent for name in _fields(c)}), "field")
         elif kind == "union_tag_invalid" and isinstance(error.get("ctx"), dict):
             tags = [t.strip(" '") for t in str(error["ctx"].get("expected_tags", "")).split(",") if t.strip()]
             msg = _unknown(str(error["ctx"].get("tag")), tags, "block")
@@ -55,10 +56,10 @@ def _unknown(name: str, known: list[str], what: str) -> str:
     return f"unknown {what} {name!r}; the {what}s here are: {', '.join(known)}" if known else f"unknown {what} {name!r}"
 
 
-def _walk(root: Any, raw: tuple[Any, ...]) -> tuple[tuple[Any, ...], int, int | None]:
-    """``raw`` without union members' type names, how deep the error lies, and where (the length of the cleaned
-    ``loc``) the first plain union is: its members' errors are one mistake. A row's block name chooses its row
-    (pydantic reports only that one): not a union of alternatives."""
+def _walk(root: Any, raw: tuple[Any, ...]) -> tuple[tuple[Any, ...], int, int | None, list[Any]]:
+    """``raw`` without union members' type names, how deep the error lies, where (the length of the cleaned
+    ``loc``) the first plain union is: its members' errors are one mistake, and the classes the value at ``raw``
+    may be. A row's block name chooses its row (pydantic reports only that one): not a union of alternatives."""
     candidates = _members(root)
     loc: list[Any] = []
     union: int | None = None
@@ -87,25 +88,7 @@ def _walk(root: Any, raw: tuple[Any, ...]) -> tuple[tuple[Any, ...], int, int | 
         else:
             loc.append(seg)
             candidates = []
-    return tuple(loc), len(raw), union
-
-
-def _fields_at(root: Any, raw: tuple[Any, ...]) -> list[str]:
-    candidates = _members(root)
-    for seg in raw:
-        if isinstance(seg, int):
-            candidates = [e for c in candidates for e in _elements(c)]
-            continue
-        rows = [c for c in candidates if _block(c) == seg]
-        if rows and len(candidates) > 1:
-            candidates = rows
-            continue
-        fields = {name: tp for c in candidates for name, tp in _fields(c).items()}
-        if seg in fields:
-            candidates = _members(fields[seg])
-        else:
-            candidates = [c for c in candidates if _names(c) & {seg}] or candidates
-    return sorted({name for c in candidates for name in _fields(c)})
+    return tuple(loc), len(raw), union, candidates
 
 
 def _members(tp: Any) -> list[Any]:
