@@ -158,6 +158,7 @@ class AnyJob(Protocol):
 
     @property
     def done(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
     def cancel(self) -> None: ...
     def status_body(self) -> bytes: ...
 
@@ -180,3 +181,18 @@ class JobStore:
     def get(self, job_id: str) -> AnyJob | None:
         with self._lock:
             return self._jobs.get(job_id)
+
+    def finish(self, grace_s: float, cancel_wait_s: float = 30.0) -> tuple[int, int]:
+        """At shutdown: jobs in flight may finish (and be stored) within ``grace_s``; the rest are cancelled and
+        waited for (each stops at its next check, or its process is killed). Returns (in flight, cancelled)."""
+        with self._lock:
+            running = [job for job in self._jobs.values() if not job.done]
+        deadline = time.monotonic() + grace_s
+        for job in running:
+            job.wait(max(0.0, deadline - time.monotonic()))
+        left = [job for job in running if not job.done]
+        for job in left:
+            job.cancel()
+        for job in left:
+            job.wait(cancel_wait_s)
+        return len(running), len(left)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,8 @@ from .routes import compare, dashboard, devices, health, jobs, presets, profile,
 from .settings import Settings, get_settings
 from .store import ResultStore
 
+log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: shown wherever its messages are
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +38,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the collector's full passes, which otherwise walk them all and set the tail latency (p99 x4 measured).
     gc.freeze()
     yield
+    # Uvicorn has let the requests in flight finish; latency jobs get a grace, then are cancelled.
+    grace_s = app.state.settings.shutdown_grace_s
+    running, cancelled = await run_in_threadpool(app.state.jobs.finish, grace_s)
+    if running:
+        log.info("shutdown: %d latency job(s) were in flight; %d cancelled after %g s", running, cancelled, grace_s)
     app.state.workers.shutdown()
     if app.state.cluster is not None:
         await run_in_threadpool(app.state.cluster.shutdown)
@@ -62,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
     else:
         app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
     app.state.cluster = (
         RayCluster(settings.ray_address, settings.ray_cpu_resource) if settings.backend == "ray" else None
     )

@@ -52,6 +52,12 @@ class Settings(BaseSettings, Limits):
     # A synchronous latency request gives up (and frees the device) after this long; jobs do not.
     sync_wait_s: float = Field(300.0, gt=0)
     max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="on SIGTERM, how long latency jobs in flight may run on (then they are cancelled); HTTP requests "
+        "in flight always finish",
+    )
 
     # Where measurements run: local (this host's devices, a timing process each) or ray (every device of a
     # Ray cluster, a timing actor each; needs pip install 'archprofiler[ray]').

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import threading
 import time
 
@@ -30,7 +31,10 @@ def bound_child(parent: int, memory_bytes: int | None) -> None:
     PR_SET_PDEATHSIG would fire when the parent *thread* that started this process ends, and servers start
     processes from pool threads that come and go), and, with ``memory_bytes``, allow the data segment to grow
     by that much (plus a fixed slack) past what it is now: past it, allocations fail (MemoryError, or torch's
-    "can't allocate memory")."""
+    "can't allocate memory"). Ctrl-C reaches the whole process group: the child ignores it and the server stops it
+    in order, rather than each child printing a KeyboardInterrupt traceback."""
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -20,11 +20,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store_path: Path, port: int, **env: str) -> subprocess.Popen:
-    """Start the service and wait for /health; the caller stops it."""
+def start_server(store_path: Path, port: int, *, own_group: bool = False, **env: str) -> subprocess.Popen:
+    """Start the service and wait for /health; the caller stops it. ``own_group``: in a process group of its own,
+    as a terminal runs it (Ctrl-C reaches the whole group)."""
     environ = {**os.environ, "PROFILER_STORE_PATH": str(store_path), "PROFILER_PORT": str(port), **env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-m", "app"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=own_group,
     )
     deadline = time.monotonic() + 180  # a busy host starts slowly
     while time.monotonic() < deadline:
@@ -42,7 +47,7 @@ def start_server(store_path: Path, port: int, **env: str) -> subprocess.Popen:
 def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(60)  # latency jobs in flight get a grace (PROFILER_SHUTDOWN_GRACE_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -40,6 +40,24 @@ STARTUP_S = 120.0  # a new process's start (its imports) before the measurement'
 CANCEL_S = 1.0  # a cancelled measurement that has not stopped by then is killed
 
 
+class SharedFlag:
+    """A flag both processes see, in shared memory: ``multiprocessing.Event`` would hold five named semaphores
+    that outlive a server stopped by SIGTERM (uvicorn ends by re-raising it, so no exit handler unlinks them:
+    "leaked semaphore objects" at every stop)."""
+
+    def __init__(self) -> None:
+        self._value = _CTX.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def clear(self) -> None:
+        self._value.value = 0
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
 class _SharedProgress:
     """The child's side of a Progress: the same attributes, kept in shared memory."""
 
@@ -102,7 +120,7 @@ class TimingProcess:
 
     def _start(self) -> None:
         self._conn, child_conn = _CTX.Pipe()
-        self._cancelled = _CTX.Event()
+        self._cancelled = SharedFlag()
         self._done = _CTX.Value("i", 0, lock=False)
         self._total = _CTX.Value("i", 1, lock=False)
         self._began = _CTX.Value("d", 0.0, lock=False)

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import DeviceBusyError, MeasurementCancelled
+from ..errors import DeviceBusyError, DeviceUnavailableError, MeasurementCancelled
 from .devices import describe_devices, resolve_device
 from .measure import LatencyResult
 from .process import TimingProcess
@@ -94,6 +94,8 @@ class DeviceWorkers:
         self._executors: dict[str, ThreadPoolExecutor] = {}
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._live: dict[str, Job] = {}  # submitted, not yet done
+        self._closed = False
         self.roofs: dict[str, Roofs] = {}  # each device's roofs, as its last measurement measured them
 
     def pick(self, name: str) -> str:
@@ -133,6 +135,8 @@ class DeviceWorkers:
         key = device
         progress = Progress()
         with self._lock:
+            if self._closed:
+                raise DeviceUnavailableError(key, "the server is stopping", [])
             pending = self._pending.get(key, 0)
             if pending >= self.queue_size + 1:  # the running one plus the queue
                 raise DeviceBusyError(key, pending, max(1, int(expected_s * pending)))
@@ -144,8 +148,11 @@ class DeviceWorkers:
                 if runner is not None:
                     self.processes[key] = runner
         future = executor.submit(self._run, key, measure, progress, self.processes.get(key))
-        future.add_done_callback(lambda _: self._release(key))
-        return Job(key, future, progress)
+        job = Job(key, future, progress)
+        with self._lock:
+            self._live[job.id] = job
+        future.add_done_callback(lambda _: self._release(key, job))
+        return job
 
     def _run(self, key: str, measure: Callable[[Progress], Any], progress: Progress, process: Runner | None) -> Any:
         try:
@@ -159,12 +166,21 @@ class DeviceWorkers:
             self.roofs[key] = result.roofs
         return result
 
-    def _release(self, key: str) -> None:
+    def _release(self, key: str, job: Job) -> None:
         with self._lock:
             self._pending[key] -= 1
+            self._live.pop(job.id, None)
 
     def shutdown(self) -> None:
+        """Refuse new measurements, cancel those queued or running (a running one stops at its next check, or
+        its process is killed), wait for the worker threads, then stop the timing processes: nothing is left
+        running, and nothing is left for the interpreter's exit to clean up."""
+        with self._lock:
+            self._closed = True
+            live = list(self._live.values())
+        for job in live:
+            job.cancel()
         for executor in self._executors.values():
-            executor.shutdown(wait=False, cancel_futures=True)
+            executor.shutdown(wait=True, cancel_futures=True)
         for process in self.processes.values():
             process.stop()
