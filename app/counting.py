@@ -26,6 +26,7 @@ from anyio import CapacityLimiter
 from fastapi import HTTPException
 
 from profiler import (
+    Alignment,
     CounterName,
     LatencyOptions,
     Limits,
@@ -96,8 +97,10 @@ def layers_csv(kind: str, body: str) -> str:
     return out.getvalue()
 
 
-def compare_encoded(a: ModelSpec, b: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:
-    body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits)
+def compare_encoded(
+    a: ModelSpec, b: ModelSpec, batch_size: int, counter: CounterName, limits: Limits, align: Alignment = "auto"
+) -> Encoded:
+    body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits, align=align)
     return encode(body), compare_summary(body)
 
 

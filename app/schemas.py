@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.dataclasses import dataclass
 
-from profiler import CounterName, LatencyOptions, MeasureOptions, ModelSpec
+from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, ModelSpec
 from profiler.latency.options import MAX_BATCH
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -183,6 +183,11 @@ class CompareRequest(BaseModel):
     b: ModelSpec
     batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH)
     counter: CounterName = "shapes"
+    align: Alignment = Field(
+        default="auto",
+        description="how layers are paired: name (same layer names), role (stem, stage i block j, head, then "
+        "execution order, layers of one type paired), auto (name when both have the same layers, else role)",
+    )
 
 
 _DILATED = {"in_channels": 64, "resolution": 640, "classifier": None}

@@ -173,6 +173,7 @@ class ProfileService:
             request.batch_size,
             request.counter,
             self.settings.limits,
+            request.align,
         )
 
     # ---- sweeps ----------------------------------------------------------------------------------------

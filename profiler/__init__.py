@@ -9,6 +9,7 @@ measurement, per-device processes), ``cluster`` (optional: the same measurements
 then ``report``, ``export`` and ``cli``.
 """
 
+from .align import Alignment
 from .count import CONVENTIONS
 from .errors import (
     ClusterUnavailableError,
@@ -43,6 +44,7 @@ __all__ = [
     "COUNTERS",
     "FIGURES",
     "PRESETS",
+    "Alignment",
     "ClusterUnavailableError",
     "CounterName",
     "DeviceBusyError",

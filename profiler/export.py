@@ -51,15 +51,17 @@ def _with_op_rows(layers: list[dict[str, Any]], per_layer: list[dict[str, Any]])
 
 
 def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
-    """One row per layer name both specs have: a's and b's figures side by side."""
-    fields = ["name", "type_a", "type_b"] + [f"{f}_{side}" for f in FIGURES for side in "ab"] + ["macs_ratio"]
+    """One row per aligned pair, every layer of both sides (a layer the other side lacks has that side empty):
+    its role, a's and b's names, types and figures side by side."""
+    pairs = ("name", "type", *FIGURES)
+    fields = ["role", *(f"{f}_{side}" for f in pairs for side in "ab"), "macs_ratio"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in body["aligned_layers"]:
-        cells = {"name": row["name"], "type_a": row["type"][0], "type_b": row["type"][1]}
-        cells["macs_ratio"] = row["macs_ratio"]
-        for f in FIGURES:
-            cells[f"{f}_a"], cells[f"{f}_b"] = row[f]
+        cells = {"role": row.get("role"), "macs_ratio": row["macs_ratio"]}
+        for f in pairs:
+            a, b = row[f] if isinstance(row[f], list) else (row[f], row[f])  # stored before roles: one name
+            cells[f"{f}_a"], cells[f"{f}_b"] = a, b
         writer.writerow(cells)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 import orjson
 from pydantic import TypeAdapter
 
+from .align import ALIGNMENTS, Alignment, align_layers, aligned_row
 from .count import CONVENTIONS, Counts, LayerRow, ModuleTotals, count_plan
 from .errors import SpecError
 from .limits import Limits
@@ -145,29 +146,35 @@ def compare(
     batch_size: int = 1,
     counter: CounterName = "shapes",
     limits: Limits | None = None,
+    align: Alignment = "auto",
 ) -> dict[str, Any]:
-    """Both reports, the ratio b/a of every total, and the layers whose names both have, side by side."""
+    """Both reports, the ratio b/a of every total, and their layers side by side: by name when both have the
+    same layers, else by role and position (``profiler.align``); each role's totals side by side too."""
     report_a = profile(a, batch_size=batch_size, counter=counter, limits=limits)
     report_b = profile(b, batch_size=batch_size, counter=counter, limits=limits)
     ta, tb = report_a.counts.totals, report_b.counts.totals
-    rows_b = {r.name: r for r in report_b.counts.rows}
-    aligned = []
-    for ra in report_a.counts.rows:
-        rb = rows_b.get(ra.name)
-        if rb is None:
-            continue
-        aligned.append(
-            {
-                "name": ra.name,
-                "type": [ra.type, rb.type],
-                **{f: [getattr(ra, f), getattr(rb, f)] for f in FIGURES},
-                "macs_ratio": _ratio(rb.macs, ra.macs),
-            }
-        )
+    assert report_a.plan is not None and report_b.plan is not None
+    method, pairs = align_layers(report_a.plan, report_a.counts.rows, report_b.plan, report_b.counts.rows, align)
+    aligned = [aligned_row(role, ra, rb, FIGURES) for role, ra, rb in pairs]
     return {
         "a": report_a.to_dict(),
         "b": report_b.to_dict(),
         "ratios": {f: _ratio(getattr(tb, f), getattr(ta, f)) for f in FIGURES},
         "ratios_meaning": "b / a of each total (null where a's total is 0)",
+        "alignment": {"method": method, "how": ALIGNMENTS[method]},
         "aligned_layers": aligned,
+        "aligned_roles": _role_totals(aligned),
     }
+
+
+def _role_totals(aligned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each role's figures summed on both sides, in order: where the two designs differ, block by block."""
+    roles: dict[str, dict[str, Any]] = {}
+    for row in aligned:
+        entry = roles.setdefault(row["role"], {"role": row["role"], **{f: [0, 0] for f in FIGURES}})
+        for f in FIGURES:
+            for side in (0, 1):
+                entry[f][side] += row[f][side] or 0
+    for entry in roles.values():
+        entry["macs_ratio"] = _ratio(entry["macs"][1], entry["macs"][0])
+    return list(roles.values())

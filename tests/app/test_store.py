@@ -137,8 +137,8 @@ def test_compare_is_stored_with_its_csv(client: TestClient) -> None:
     again = client.post("/compare", json=request).json()
     assert again["cached"] is True and again["id"] == first["id"]
     rows = list(csv.DictReader(io.StringIO(client.get(f"/profiles/{first['id']}/layers.csv").text)))
-    assert [r["name"] for r in rows] == [x["name"] for x in first["aligned_layers"]]
-    dw = next(r for r in rows if r["name"] == "features.0.conv_dw")  # k x k per channel, 8 channels, 32x32
+    assert [[r["name_a"], r["name_b"]] for r in rows] == [x["name"] for x in first["aligned_layers"]]
+    dw = next(r for r in rows if r["name_a"] == "features.0.conv_dw")  # k x k per channel, 8 channels, 32x32
     assert (int(dw["macs_a"]), int(dw["macs_b"])) == (3 * 3 * 8 * 32 * 32, 5 * 5 * 8 * 32 * 32)
     assert float(dw["macs_ratio"]) == pytest.approx(25 / 9)
 
