@@ -1,22 +1,31 @@
-"""Command line, for one-off use without a server: the same core, the same numbers as the API.
+"""Command line: the same core and numbers as the API, here, or sent to a server with --server.
 
 python -m profiler --preset mobilenet_v2 --set width_multiplier=0.75 --set resolution=160
-python -m profiler spec.json --format csv --output layers.csv
+python -m profiler body.json --format csv --output layers.csv
 python -m profiler --preset resnet50 --latency cpu --per-layer --budget 20
+python -m profiler body.json --server http://gpu-host:8000 --latency cuda
 python -m profiler sweep --preset mobilenet_v2 --grid width_multiplier=0.35,0.5,0.75,1.0,1.4 \
     --grid resolution=96,128,160,192,224 [--latency cpu] [--format csv]
+
+The file is a body the API takes: POST /profile's (a spec with batch_size, counter, latency beside it), the
+answer of GET /presets/{name}, or, for sweep, POST /sweep's. Flags override what the file says.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import wait
 from typing import Any, TextIO
 
+from pydantic import ValidationError
 from tqdm import tqdm
+
+from profiler_client import ProfilerClientError, ServerError, profile_body
 
 from .errors import (
     DeviceBusyError,
@@ -30,6 +39,7 @@ from .export import write_layers_csv, write_sweep_csv
 from .latency import DeviceWorkers, LatencyOptions, LatencyResult, latency_measurement
 from .report import COUNTERS, profile
 from .spec import PRESETS, parse_spec
+from .spec.model_spec import spec_error_from
 from .sweep import count_points, plan_sweep, point_spec, sweep_body
 
 _COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "params", "activations")
@@ -64,39 +74,98 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
         metavar="FIELD=JSON",
         help="override a top-level field, e.g. --set resolution=[160,128]",
     )
-    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--batch-size", type=int, help="default: the file's batch_size, else 1")
     if not sweep:
-        p.add_argument("--counter", choices=COUNTERS, default=COUNTERS[0])
+        p.add_argument("--counter", choices=COUNTERS, help="default: the file's counter, else shapes")
     p.add_argument("--latency", action="append", default=[], metavar="DEVICE", help="measure on cpu, cuda, cuda:N")
-    p.add_argument("--per-layer", action="store_true", help="with --latency: time every layer too")
+    p.add_argument("--per-layer", action="store_true", default=None, help="with latency: time every layer too")
+    p.add_argument("--per-layer-method", choices=["in_context", "isolated"], help="how layers are timed")
     p.add_argument(
-        "--per-layer-method", choices=["in_context", "isolated"], default="in_context", help="how layers are timed"
+        "--budget", type=float, help="with latency: seconds per device" + (" and point" if sweep else "") + " (10)"
     )
     p.add_argument(
-        "--budget",
-        type=float,
-        default=10.0,
-        help="with --latency: seconds per device" + (" and point" if sweep else ""),
+        "--server",
+        metavar="URL",
+        help="send the request to this server (http://gpu-host:8000) and print its answer the same way",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("PROFILER_API_TOKEN"),
+        help="with --server: its API token ($PROFILER_API_TOKEN)",
     )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--output", help="write there instead of standard output")
     return p.parse_args(argv)
 
 
-def _spec(args: argparse.Namespace) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if args.spec:
-        with sys.stdin if args.spec == "-" else open(args.spec) as f:
-            data = json.load(f)
+def _load(path: str | None) -> dict[str, Any]:
+    """The file's body ('-': standard input); the answer of GET /presets/{name} stands for its table."""
+    if not path:
+        return {}
+    with sys.stdin if path == "-" else open(path) as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a JSON object is expected (a spec, or a body the API takes)")
+    return profile_body(data)
+
+
+def _overridden(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    spec = dict(spec)
     if args.preset:
-        data["preset"] = args.preset
+        spec["preset"] = args.preset
     for item in args.set:
         key, _, value = item.partition("=")
-        try:
-            data[key] = json.loads(value)
-        except json.JSONDecodeError:
-            data[key] = value
-    return data
+        spec[key] = _json_value(value)
+    return spec
+
+
+def _latency(given: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The request's latency: the file's, with the flags over it; None when neither asks for one."""
+    if given is None and not args.latency:
+        return None
+    latency = dict(given) if isinstance(given, dict) else {}
+    flags = {"per_layer": args.per_layer, "per_layer_method": args.per_layer_method, "budget_s": args.budget}
+    latency.update({k: v for k, v in flags.items() if v is not None})
+    if args.latency:
+        latency["devices"] = list(dict.fromkeys(args.latency))
+    return latency
+
+
+def _profile_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The POST /profile body: the file's, with the flags over it."""
+    body = _overridden(_load(args.spec), args)
+    body.update({k: v for k, v in {"batch_size": args.batch_size, "counter": args.counter}.items() if v is not None})
+    latency = _latency(body.pop("latency", None), args)
+    return {**body, "latency": latency} if latency is not None else body
+
+
+def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The POST /sweep body: the file's (a sweep body, or a spec as its base), with the flags over it."""
+    data = _load(args.spec)
+    body: dict[str, Any] = dict(data) if "base" in data else {"base": data}
+    body["base"] = _overridden(profile_body(body["base"]), args)
+    body["grid"] = {**body.get("grid", {}), **_grid(args.grid)}
+    body["points"] = [*body.get("points", []), *(json.loads(p) for p in args.point)]
+    if args.batch_size is not None:
+        body["batch_size"] = args.batch_size
+    latency = _latency(body.pop("latency", None), args)
+    return {**body, "latency": latency} if latency is not None else body
+
+
+def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
+    """A request's latency as the core's options, one per device (what the API's schema does)."""
+    knobs = {k: v for k, v in latency.items() if k not in {"devices", "batch_size", "job"}}
+    devices = latency.get("devices", ["cpu"])
+    if not isinstance(devices, list) or not devices:
+        raise SpecError.at(("latency", "devices"), 'a list of devices is expected, e.g. ["cpu"]')
+    try:
+        return [
+            LatencyOptions(**knobs, device=str(d), batch_size=latency.get("batch_size") or batch_size)
+            for d in dict.fromkeys(devices)
+        ]
+    except ValidationError as exc:  # in the request's terms: latency.budget_s
+        problems = spec_error_from(exc, LatencyOptions).problems
+        raise SpecError([(("latency", *loc), msg) for loc, msg in problems]) from None
 
 
 def _json_value(text: str) -> Any:
@@ -115,19 +184,12 @@ def _grid(items: list[str]) -> dict[str, list[Any]]:
     return grid
 
 
-def _measure(report: Any, device: str, args: argparse.Namespace, *, leave: bool = True) -> LatencyResult:
-    opts = LatencyOptions(
-        device=device,
-        batch_size=args.batch_size,
-        per_layer=args.per_layer,
-        per_layer_method=args.per_layer_method,
-        budget_s=args.budget,
-    )
+def _measure(report: Any, opts: LatencyOptions, *, leave: bool = True) -> LatencyResult:
     measurement = latency_measurement(report, opts)
     workers = DeviceWorkers(queue_size=0)
-    job = workers.submit(measurement.device, measurement, expected_s=args.budget)
+    job = workers.submit(measurement.device, measurement, expected_s=opts.budget_s)
     try:
-        with tqdm(desc=f"timing on {device}", unit="step", file=sys.stderr, leave=leave) as bar:
+        with tqdm(desc=f"timing on {opts.device}", unit="step", file=sys.stderr, leave=leave) as bar:
             while True:
                 done = wait([job.future], timeout=0.2).done
                 bar.total = job.progress.total_steps
@@ -180,33 +242,33 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
                     )
 
 
-def _sweep(args: argparse.Namespace) -> dict[str, Any]:
-    """Count every point (a progress bar over the points), then, with --latency, measure each countable point,
+def _sweep(request: dict[str, Any]) -> dict[str, Any]:
+    """Count every point (a progress bar over the points), then, with latency, measure each countable point,
     the points taken by the devices in turn."""
     start = time.perf_counter()
-    planned = plan_sweep(
-        _spec(args), _grid(args.grid), [json.loads(p) for p in args.point], detailed=bool(args.latency)
-    )
+    batch_size = request.get("batch_size", 1)
+    latency = request.get("latency")
+    options = _options(latency, batch_size) if latency is not None else []
+    planned = plan_sweep(request["base"], request["grid"], request["points"], detailed=bool(options))
     points: list[dict[str, Any]] = []
     with tqdm(total=len(planned), desc="counting", unit="point", file=sys.stderr) as bar:
         for at in range(0, len(planned), 1000):
-            points += count_points(planned, at, at + 1000, batch_size=args.batch_size)
+            points += count_points(planned, at, at + 1000, batch_size=batch_size)
             bar.update(min(1000, len(planned) - at))
     seconds = time.perf_counter() - start
-    devices = list(dict.fromkeys(args.latency))
-    countable = [p for p in points if "totals" in p] if devices else []
-    with tqdm(total=len(countable), desc="measuring", unit="point", file=sys.stderr, disable=not devices) as bar:
+    countable = [p for p in points if "totals" in p] if options else []
+    with tqdm(total=len(countable), desc="measuring", unit="point", file=sys.stderr, disable=not options) as bar:
         for i, point in enumerate(countable):
-            device = devices[i % len(devices)]
+            opts = options[i % len(options)]
             try:
-                report = profile(parse_spec(point_spec(planned, point["values"])), batch_size=args.batch_size)
-                point["latency"] = [_measure(report, device, args, leave=False).to_dict()]
+                report = profile(parse_spec(point_spec(planned, point["values"])), batch_size=batch_size)
+                point["latency"] = [_measure(report, opts, leave=False).to_dict()]
             except (DeviceUnavailableError, DeviceBusyError):
                 raise
             except ProfilerError as exc:  # this point only: a limit, a budget it cannot fit
-                point["latency"] = [{"device": device, "error": str(exc)}]
+                point["latency"] = [{"device": opts.device, "error": str(exc)}]
             bar.update()
-    return sweep_body(planned, points, args.batch_size, seconds, measured=bool(devices))
+    return sweep_body(planned, points, batch_size, seconds, measured=bool(options))
 
 
 def _write_sweep_table(body: dict[str, Any], out: TextIO) -> None:
@@ -250,20 +312,32 @@ def _main(argv: list[str], *, sweep: bool = False) -> int:
     args = _parse_args(argv, sweep=sweep)
     if sweep:
         writers = {"table": _write_sweep_table, "csv": write_sweep_csv}
-        return _run(args, lambda: _sweep(args), writers)
-    writers = {"table": _write_table, "csv": write_layers_csv}
-    return _run(args, lambda: _profile(args), writers)
+        ask: Callable[[dict[str, Any]], dict[str, Any]] = _sweep
+        build = _sweep_request
+    else:
+        writers = {"table": _write_table, "csv": write_layers_csv}
+        ask, build = _profile, _profile_request
+    if args.server:
+        from .remote import remote_profile, remote_sweep  # httpx's client: imported only when asked for
+
+        remote = remote_sweep if sweep else remote_profile
+        return _run(args, lambda: remote(build(args), args.server, args.token), writers)
+    return _run(args, lambda: ask(build(args)), writers)
 
 
-def _profile(args: argparse.Namespace) -> dict[str, Any]:
-    report = profile(_spec(args), batch_size=args.batch_size, counter=args.counter)
+def _profile(request: dict[str, Any]) -> dict[str, Any]:
+    request = dict(request)
+    batch_size, counter = request.pop("batch_size", 1), request.pop("counter", COUNTERS[0])
+    latency = request.pop("latency", None)
+    options = _options(latency, batch_size) if latency is not None else []
+    report = profile(request, batch_size=batch_size, counter=counter)
     body = report.to_dict()
-    if args.latency:
-        body["latency"] = [_measure(report, device, args).to_dict() for device in dict.fromkeys(args.latency)]
+    if options:
+        body["latency"] = [_measure(report, opts).to_dict() for opts in options]
     return body
 
 
-def _run(args: argparse.Namespace, answer: Any, writers: dict[str, Any]) -> int:
+def _run(args: argparse.Namespace, answer: Callable[[], dict[str, Any]], writers: dict[str, Any]) -> int:
     try:
         body = answer()
     except SpecError as exc:
@@ -273,6 +347,9 @@ def _run(args: argparse.Namespace, answer: Any, writers: dict[str, Any]) -> int:
     except (LimitError, UnknownPresetError, DeviceUnavailableError, DeviceBusyError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ProfilerClientError as exc:  # --server: its refusal, or no server there
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ServerError) and exc.status < 500 else 1
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         if args.format == "json":

@@ -100,3 +100,64 @@ def test_sweep_table_marks_the_front_and_json_lists_of_values(capsys: pytest.Cap
 def test_sweep_unknown_field_exits_2_with_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", "--preset", "mobilenet_v2", "--grid", "widht_multiplier=1"]) == 2
     assert "did you mean 'width_multiplier'" in capsys.readouterr().err
+
+
+def _write(tmp_path: Path, body: dict) -> str:
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def test_a_profile_body_the_api_takes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {
+        "preset": "mobilenet_v3_small",
+        "resolution": 64,
+        "batch_size": 2,
+        "counter": "fvcore",
+        "latency": {"devices": ["cpu"], "budget_s": 1, "warmup": 2, "job": True},
+    }
+    assert main([_write(tmp_path, body), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["batch_size"] == 2 and out["input_shape"] == [2, 3, 64, 64]
+    assert out["counter"]["method"] == "fvcore"
+    assert (
+        out["totals"]["macs"]
+        == profile({"preset": "mobilenet_v3_small", "resolution": 64}, batch_size=2).counts.totals.macs
+    )
+    (lat,) = out["latency"]
+    assert lat["device"] == "cpu" and lat["batch_size"] == 2 and lat["end_to_end"]["median_ms"] > 0
+
+
+def test_flags_override_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"preset": "mobilenet_v2", "resolution": 96, "batch_size": 2}
+    assert main([_write(tmp_path, body), "--batch-size", "4", "--set", "resolution=64", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["input_shape"] == [4, 3, 64, 64]
+
+
+def test_the_answer_of_get_presets_is_a_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    answer = TestClient(create_app()).get("/presets/efficientnet_b0").json()
+    assert set(answer) == {"name", "citation", "spec"}
+    assert main([_write(tmp_path, answer), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["totals"] == profile({"preset": "efficientnet_b0"}).to_dict()["totals"]
+
+
+def test_a_bad_latency_option_in_the_file_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"preset": "mobilenet_v2", "latency": {"devices": ["cpu"], "budget": 5}}
+    assert main([_write(tmp_path, body)]) == 2
+    err = capsys.readouterr().err
+    assert "latency.budget" in err and "did you mean 'budget_s'" in err
+
+
+def test_a_sweep_body_the_api_takes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"base": {"preset": "mobilenet_v1"}, "grid": {"width_multiplier": [0.5, 1.0]}, "batch_size": 2}
+    assert main(["sweep", _write(tmp_path, body), "--grid", "resolution=128,224", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["points"]) == 4 and out["batch_size"] == 2
+    core = sweep({"preset": "mobilenet_v1"}, {"width_multiplier": [0.5, 1.0], "resolution": [128, 224]}, batch_size=2)
+    assert [p["totals"] for p in out["points"]] == [p["totals"] for p in core["points"]]
