@@ -22,7 +22,7 @@ from . import errors
 from .counting import CountingProcesses
 from .jobs import JobStore
 from .middleware import BodySizeLimit, RequireToken
-from .routes import compare, dashboard, devices, health, jobs, presets, profile, profiles, sweeps
+from .routes import compare, dashboard, devices, docs, health, jobs, presets, profile, profiles, sweeps
 from .settings import Settings, get_settings
 from .store import ResultStore
 
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Per-layer MACs, FLOPs, parameters, activations and measured latency of mobile CNNs from a JSON spec.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from vendored assets
+        redoc_url=None,
         responses={
             400: {"description": "the body could not be read as JSON"},
             401: {"description": "missing or wrong API token (only when PROFILER_API_TOKEN is set)"},
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(presets.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     errors.install(app)
     return app

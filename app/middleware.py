@@ -71,7 +71,7 @@ class RequireToken:
     """With a token configured, every request except ``/health`` and the dashboard's static page must carry it
     as a bearer token (the page holds no data; it asks for the token and sends it with each API call)."""
 
-    OPEN_PATHS = ("/health", "/")
+    OPEN_PATHS = ("/health", "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")  # no data in them
     OPEN_PREFIXES = ("/static/",)
 
     def __init__(self, app: ASGIApp, token: str) -> None:

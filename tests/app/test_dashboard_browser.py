@@ -231,3 +231,38 @@ def test_sweep_view_scatter_heatmap_and_a_measured_sweep(page, server: str) -> N
     assert len(latencies) == 2 and all(v > 0 for v in latencies)
     assert len(page.query_selector_all("table.heatmap")) == 2  # MACs and latency
     page.screenshot(path=ARTIFACTS / "dashboard-sweep-latency.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered", "shot"),
+    [
+        ("/docs", ".swagger-ui .opblock-tag-section >> nth=0", "api-docs-swagger.png"),
+        ("/redoc", ".redoc-wrap .api-content h1", "api-docs-redoc.png"),
+        ("/", "body[data-ready=true]", None),
+    ],
+)
+def test_pages_load_nothing_from_another_host(browser, server: str, path: str, rendered: str, shot: str | None) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server)
+    context.set_default_timeout(LIVENESS_MS)
+    host = httpx.URL(server).host
+    elsewhere: list[str] = []
+
+    def only_here(route) -> None:  # an air-gapped host: anything for another host is refused, and recorded
+        url = httpx.URL(route.request.url)
+        if url.scheme in {"http", "https"} and url.host != host:
+            elsewhere.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", only_here)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(path)
+    page.wait_for_selector(rendered)
+    if shot:
+        page.screenshot(path=ARTIFACTS / shot)
+    context.close()
+    assert elsewhere == [] and errors == [], (elsewhere, errors)
