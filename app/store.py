@@ -295,10 +295,25 @@ class ResultStore:
                 self._recent_bytes -= len(dropped.body)
 
     def list(
-        self, *, limit: int, offset: int, name: str | None = None, kind: Kind | None = None
+        self,
+        *,
+        limit: int,
+        offset: int,
+        name: str | None = None,
+        kind: Kind | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """(matching count, one page of summaries), newest first; ``name`` matches any part, any case."""
-        where, args = [], []
+        """(matching count, one page of summaries), newest first; ``name`` matches any part, any case;
+        ``since`` and ``until`` (Unix seconds) bound when they were stored, ``until`` excluded."""
+        where: list[str] = []
+        args: list[Any] = []
+        if since is not None:
+            where.append("created >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("created < ?")
+            args.append(until)
         if name:
             escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("name LIKE ? ESCAPE '\\'")

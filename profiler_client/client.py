@@ -95,8 +95,7 @@ def _checked(response: httpx.Response, method: str, path: str, retry_after_s: fl
     raise BY_STATUS.get(status, ServerError)(status, _detail(response), method, path)
 
 
-def _page_params(name: str | None, kind: str | None, limit: int, offset: int) -> Json:
-    given = {"name": name, "kind": kind, "limit": limit, "offset": offset}
+def _page_params(**given: Any) -> Json:
     return {k: v for k, v in given.items() if v is not None}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -28,16 +29,54 @@ def _stored(store: StoreDep, result_id: str) -> Stored:
     return found
 
 
+def _seconds(field: str, text: str | None, *, end: bool = False) -> float | None:
+    """Unix seconds of a date or an ISO time (UTC unless it names a zone); a date's end is the next midnight."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:  # a date: 2026-11-24
+            day = date.fromisoformat(text) + (timedelta(days=1) if end else timedelta())
+            return datetime.combine(day, time(), timezone.utc).timestamp()
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["query", field],
+                    "msg": f"{text!r} is not a date (2026-11-24) or an ISO time (2026-11-24T09:30:00Z)",
+                }
+            ],
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
 @router.get("", response_model=ProfileList)
 def list_profiles(
     store: StoreDep,
     name: Annotated[str | None, Query(max_length=200, description="part of the name, any case")] = None,
     kind: Kind | None = None,
+    since: Annotated[
+        str | None,
+        Query(max_length=40, description="stored at or after: a date (2026-11-24) or an ISO time (UTC if no zone)"),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(max_length=40, description="stored before; a date means its end (until=2026-11-24 keeps that day)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> ProfileList:
     """Stored profiles, comparisons and sweeps, newest first, one page at a time."""
-    total, items = store.list(limit=limit, offset=offset, name=name, kind=kind)
+    total, items = store.list(
+        limit=limit,
+        offset=offset,
+        name=name,
+        kind=kind,
+        since=_seconds("since", since),
+        until=_seconds("until", until, end=True),
+    )
     return ProfileList(total=total, limit=limit, offset=offset, items=items)
 
 

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -74,6 +75,29 @@ def test_unknown_id_is_404_naming_the_list(client: TestClient) -> None:
     r = client.get("/profiles/nope")
     assert r.status_code == 404 and "GET /profiles" in r.json()["detail"]
     assert client.get("/profiles/nope/layers.csv").status_code == 404
+
+
+def test_list_filtered_by_date(client: TestClient) -> None:
+    first = client.post("/profile", json={"preset": "mobilenet_v1", "resolution": 32}).json()
+    while (
+        client.post("/profile", json={"preset": "mobilenet_v1", "resolution": 40}).json()["created"] == first["created"]
+    ):
+        client.delete(f"/profiles/{first['id']}")  # the same millisecond: store it again, later
+        first = client.post("/profile", json={"preset": "mobilenet_v1", "resolution": 32}).json()
+    second = client.get("/profiles", params={"limit": 1}).json()["items"][0]
+    day = first["created"][:10]  # created is UTC, ISO 8601: 2026-11-24T09:30:00.123Z
+    before = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+    def ids(**params: str) -> list[str]:
+        return [x["id"] for x in client.get("/profiles", params=params).json()["items"]]
+
+    assert ids(since=day) == [second["id"], first["id"]]
+    assert ids(until=day) == [second["id"], first["id"]]  # a date as until keeps that whole day
+    assert ids(until=before) == [] and ids(since=before, until=before) == []
+    assert ids(since=second["created"]) == [second["id"]]  # an ISO time: from then on
+    assert ids(until=second["created"]) == [first["id"]]  # until excludes its own instant
+    r = client.get("/profiles", params={"since": "last week"})
+    assert r.status_code == 422 and "'last week' is not a date" in r.json()["detail"][0]["msg"]
 
 
 def test_list_is_newest_first_paged_and_filtered(client: TestClient) -> None:
