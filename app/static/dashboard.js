@@ -12,7 +12,7 @@ const CHARTED = [["macs", "MACs"], ["params", "parameters"], ["activations", "ac
 const BOUND_COLORS = { compute: "#2563eb", memory: "#ea580c", overhead: "#9ca3af" };
 const BLOCK_PALETTE = ["#2563eb", "#ea580c", "#059669", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
 const charts = [];
-let currentJob = null;
+let currentJobs = [];
 let shown = null;
 
 class ApiError extends Error {}
@@ -89,7 +89,7 @@ function specOf(side) {
 }
 
 function latencyOptions() {
-  if (!$("latency-on").checked || $("compare-mode").checked) return null;
+  if (!$("latency-on").checked) return null;
   return {
     devices: [$("latency-device").value],
     per_layer: $("per-layer").checked,
@@ -103,15 +103,22 @@ async function run() {
   setBusy(true, "profiling…");
   try {
     const batch = Number($("batch-a").value || 1);
+    const latency = latencyOptions();
     if ($("compare-mode").checked) {
-      const { data } = await api("POST", "/compare", { a: specOf("a"), b: specOf("b"), batch_size: batch });
+      const a = specOf("a");
+      const b = specOf("b");
+      const { data } = await api("POST", "/compare", { a, b, batch_size: batch });
+      if (latency) {  // each side measured as its own profile job; the comparison shows both
+        const jobs = await Promise.all([a, b].map((spec) => api("POST", "/profile", { ...spec, batch_size: batch, latency })));
+        const [timedA, timedB] = await follow(jobs.map(({ data: job }, i) => [job.id, i ? "B" : "A"]));
+        data.timed = [timedA, timedB];
+      }
       show(data);
     } else {
       const body = { ...specOf("a"), batch_size: batch };
-      const latency = latencyOptions();
       if (latency) body.latency = latency;
       const { status, data } = await api("POST", "/profile", body);
-      if (status === 202) await follow(data.id);
+      if (status === 202) show((await follow([[data.id, ""]]))[0]);
       else show(data);
     }
     setBusy(false, "");
@@ -124,38 +131,46 @@ async function run() {
 
 // ---- latency jobs ----------------------------------------------------------------------------------------
 
-async function follow(jobId) {
-  currentJob = jobId;
+// Poll each job ([id, label]) until all are done; their reports, in order.
+async function follow(jobs) {
+  currentJobs = jobs.map(([id]) => id);
   $("cancel").hidden = false;
   $("progress").hidden = false;
+  const reports = new Array(jobs.length).fill(null);
   try {
     for (;;) {
-      const { data } = await api("GET", `/jobs/${jobId}`);
-      $("progress").replaceChildren(...data.devices.map((d) => {
-        const line = document.createElement("div");
-        const bar = document.createElement("progress");
-        bar.max = d.steps_total || 1;
-        bar.value = d.steps_done;
-        line.append(`${d.device}: `, bar, ` ${d.steps_done} / ${d.steps_total || "?"} steps · ${d.elapsed_s.toFixed(1)} s · ${d.state}`);
-        return line;
-      }));
-      setBusy(true, `measuring latency (${data.state})…`);
-      if (data.report) {
-        if (data.state === "cancelled") throw new ApiError("the measurement was cancelled");
-        show(data.report);
-        return;
+      const lines = [];
+      for (const [i, [id, side]] of jobs.entries()) {
+        const { data } = await api("GET", `/jobs/${id}`);
+        for (const d of data.devices) {
+          const line = document.createElement("div");
+          const bar = document.createElement("progress");
+          bar.max = d.steps_total || 1;
+          bar.value = d.steps_done;
+          line.append(`${side ? side + " " : ""}${d.device}: `, bar,
+            ` ${d.steps_done} / ${d.steps_total || "?"} steps · ${d.elapsed_s.toFixed(1)} s · ${d.state}`);
+          lines.push(line);
+        }
+        if (data.report) {
+          if (data.state === "cancelled") throw new ApiError("the measurement was cancelled");
+          reports[i] = data.report;
+        }
       }
+      $("progress").replaceChildren(...lines);
+      const left = reports.filter((r) => r === null).length;
+      setBusy(true, `measuring latency${jobs.length > 1 ? ` (${jobs.length - left} of ${jobs.length} done)` : ""}…`);
+      if (!left) return reports;
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   } finally {
-    currentJob = null;
+    currentJobs = [];
     $("cancel").hidden = true;
     $("progress").hidden = true;
   }
 }
 
 async function cancel() {
-  if (currentJob) await api("DELETE", `/jobs/${currentJob}`);
+  await Promise.all(currentJobs.map((id) => api("DELETE", `/jobs/${id}`)));
 }
 
 // ---- results ---------------------------------------------------------------------------------------------
@@ -166,20 +181,24 @@ function show(result) {
   const isCompare = "a" in result && "b" in result;
   const title = isCompare ? `${label(result.a)} vs ${label(result.b)}` : label(result);
   $("result-title").textContent = title;
-  $("result-meta").textContent = `id ${result.id} · ${result.created}${result.cached ? " · answered from the store" : ""}`;
+  const how = isCompare && result.alignment ? ` · layers aligned ${result.alignment.how}` : "";
+  $("result-meta").textContent = `id ${result.id} · ${result.created}${result.cached ? " · answered from the store" : ""}${how}`;
   const url = new URL(location.href);
   url.search = `?id=${encodeURIComponent(result.id)}`;
+  if (result.timed) url.search += `&latency=${result.timed.map((r) => encodeURIComponent(r.id)).join(",")}`;
   history.replaceState(null, "", url);
   $("share").href = url.toString();
   $("csv").href = `/profiles/${encodeURIComponent(result.id)}/layers.csv`;
   if (isCompare) {
+    const [timedA, timedB] = result.timed || [{}, {}];
+    const sides = [["a", { ...result.a, latency: timedA.latency }], ["b", { ...result.b, latency: timedB.latency }]];
     totalsTable([["a", "A", result.a], ["b", "B", result.b]], result.ratios);
-    drawCharts([["a", result.a], ["b", result.b]]);
-    $("latency-summary").textContent = "";
+    drawCharts(sides, result.aligned_layers);
+    latencySummary(sides);
   } else {
     totalsTable([["a", "value", result]], null);
     drawCharts([["a", result]]);
-    latencySummary(result);
+    latencySummary([["a", result]]);
   }
 }
 
@@ -224,32 +243,52 @@ function totalsTable(columns, ratios) {
   $("totals").replaceChildren(head, ...rows);
 }
 
-function latencySummary(report) {
-  const parts = (report.latency || []).map((lat) => {
-    const line = document.createElement("div");
+// One row per side and device: median, 95% CI, CV, repeats, why it stopped, and the verdict.
+function latencySummary(sides) {
+  const timed = sides.flatMap(([side, report]) => (report.latency || []).map((lat) => [side, lat]));
+  if (!timed.length) {
+    $("latency-summary").replaceChildren();
+    return;
+  }
+  const both = sides.length > 1;
+  const table = document.createElement("table");
+  table.className = "latency";
+  table.id = "latency-table";
+  table.createCaption().textContent = `latency, end to end: ${timed[0][1].method || ""}`;
+  const heads = [...(both ? ["side"] : []), "device", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict", "per layer"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const body = table.createTBody();
+  const warnings = [];
+  for (const [side, lat] of timed) {
+    const row = body.insertRow();
+    row.dataset.side = side;
+    row.dataset.device = lat.device;
+    const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+    if (both) cell(side.toUpperCase(), "text");
+    cell(lat.device_name ? `${lat.device} (${lat.device_name})` : lat.device, "text");
     if (!lat.end_to_end) {
-      line.textContent = `${lat.device}: ${lat.error}`;
-      return line;
+      const failed = cell(lat.error || "no figures", "text");
+      failed.colSpan = 7;
+      continue;
     }
     const e = lat.end_to_end;
-    let text = `${lat.device} (${lat.device_name}): median ${e.median_ms.toFixed(3)} ms, 95% CI ` +
-      `[${e.ci95_ms[0].toFixed(3)}, ${e.ci95_ms[1].toFixed(3)}], CV ${(100 * e.cv).toFixed(1)}%, ` +
-      `${e.repeats} repeats (${e.stop}); ${lat.method}`;
-    if (lat.per_layer) {
-      text += `. Per layer (${lat.per_layer.method}): sum ${lat.per_layer.sum_of_medians_ms.toFixed(3)} ms = ` +
-        `${lat.per_layer.sum_over_end_to_end.toFixed(2)} × end-to-end`;
-    }
-    line.textContent = text;
-    if (lat.quality && lat.quality.verdict === "noisy") {
+    const verdict = (lat.quality && lat.quality.verdict) || "";
+    cell(e.median_ms.toFixed(3)).dataset.value = String(e.median_ms);
+    cell(`${e.ci95_ms[0].toFixed(3)} – ${e.ci95_ms[1].toFixed(3)}`);
+    cell(`${(100 * e.cv).toFixed(1)}%`);
+    cell(String(e.repeats));
+    cell(e.stop, "text");
+    cell(verdict, `text verdict-${verdict}`);
+    cell(lat.per_layer ? `sum ${lat.per_layer.sum_of_medians_ms.toFixed(3)} ms = ${lat.per_layer.sum_over_end_to_end.toFixed(2)}× (${lat.per_layer.method})` : "–", "text");
+    if (verdict === "noisy") {
       const warning = document.createElement("div");
       warning.className = "warning";
       warning.dataset.device = lat.device;
-      warning.textContent = `⚠ noisy measurement on ${lat.device}, do not trust it: ${lat.quality.reasons.join("; ")}`;
-      line.append(warning);
+      warning.textContent = `⚠ noisy measurement on ${both ? side.toUpperCase() + " " : ""}${lat.device}, do not trust it: ${lat.quality.reasons.join("; ")}`;
+      warnings.push(warning);
     }
-    return line;
-  });
-  $("latency-summary").replaceChildren(...parts);
+  }
+  $("latency-summary").replaceChildren(table, ...warnings);
 }
 
 // Layer names of every side in execution order: a's, with b's own names placed after their predecessor.
@@ -267,14 +306,27 @@ function layerOrder(sides) {
   return order;
 }
 
-function drawCharts(sides) {
+// The chart's x axis: one slot per layer, or per aligned pair when comparing (A's and B's bars side by side
+// in one slot, whatever the layers are named); each slot names, per side, the layer it shows.
+function slotsOf(sides, aligned) {
+  if (aligned) {
+    return aligned.map((row) => ({
+      label: row.name[0] === row.name[1] ? row.name[0] : `${row.name[0] ?? "–"} | ${row.name[1] ?? "–"}`,
+      names: row.name,
+    }));
+  }
+  return layerOrder(sides).map((name) => ({ label: name, names: sides.map(() => name) }));
+}
+
+function drawCharts(sides, aligned) {
   while (charts.length) charts.pop().destroy();
   const everyLayer = $("all-layers").checked;
   const byName = sides.map(([, report]) => new Map(report.layers.map((l) => [l.name, l])));
-  const names = layerOrder(sides).filter((name) => everyLayer || byName.some((m) => (m.get(name)?.macs ?? 0) > 0));
+  const slots = slotsOf(sides, aligned).filter((slot) => everyLayer || slot.names.some((n, i) => (byName[i].get(n)?.macs ?? 0) > 0));
+  const names = slots.map((slot) => slot.label);
   const boxes = CHARTED.map(([key, title]) => chartBox(key, `${title} per layer`, names, sides.map(([side], i) => ({
     label: sides.length > 1 ? side.toUpperCase() : title,
-    data: names.map((n) => byName[i].get(n)?.[key] ?? null),
+    data: slots.map((slot) => byName[i].get(slot.names[i])?.[key] ?? null),
     backgroundColor: COLORS[side],
   }))));
   const timed = sides.flatMap(([side, report]) => (report.latency || []).filter((l) => l.per_layer).map((l) => [side, l]));
@@ -283,10 +335,13 @@ function drawCharts(sides) {
     const how = timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
     boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}; colour: compute-, memory- or overhead-bound)`, names, timed.map(([side, lat]) => {
       const byLayer = new Map(lat.per_layer.layers.map((x) => [x.name, x]));
+      const at = side === "b" ? 1 : 0;
       return {
         label: sides.length > 1 ? `${side.toUpperCase()} ${lat.device}` : lat.device,
-        data: names.map((n) => byLayer.get(n)?.median_ms ?? null),
-        backgroundColor: names.map((n) => BOUND_COLORS[byLayer.get(n)?.bound] || "#d1d5db"),
+        data: slots.map((slot) => byLayer.get(slot.names[at])?.median_ms ?? null),
+        backgroundColor: slots.map((slot) => BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || "#d1d5db"),
+        borderColor: COLORS[side],
+        borderWidth: sides.length > 1 ? 1 : 0,
       };
     })));
     boxes.push(rooflineBox(timed));
@@ -570,32 +625,144 @@ function heatmap(body, title, valueOf, format) {
 
 // ---- stored results --------------------------------------------------------------------------------------
 
+const PAGE = 12;
+let recentOffset = 0;
+
+function recentQuery() {
+  const params = new URLSearchParams({ limit: String(PAGE), offset: String(recentOffset) });
+  const filters = { name: $("recent-filter").value.trim(), kind: $("recent-kind").value, since: $("recent-since").value, until: $("recent-until").value };
+  for (const [key, value] of Object.entries(filters)) if (value) params.set(key, value);
+  return params;
+}
+
+const fig = (text) => Object.assign(document.createElement("span"), { textContent: text });
+
+// What an entry shows of a profile: α, ρ, batch, MACs, parameters, latency when measured.
+function profileFigures(summary, prefix = "") {
+  const out = [];
+  if (summary.width_multiplier !== undefined) {
+    out.push(fig(`${prefix}α ${summary.width_multiplier}`), fig(`ρ ${[].concat(summary.resolution).join("×")}`), fig(`batch ${summary.batch_size}`));
+  }
+  if (summary.totals) out.push(fig(`${short(summary.totals.macs)} MACs`), fig(`${short(summary.totals.params)} params`));
+  for (const [device, ms] of Object.entries(summary.latency_ms || {})) {
+    out.push(fig(ms === null ? `${device}: failed` : `${device} ${ms.toFixed(2)} ms`));
+  }
+  return out;
+}
+
+function entryFigures(item) {
+  if (item.kind === "compare" && item.a && item.b) {
+    const ratio = item.ratios && item.ratios.macs;
+    return [...profileFigures(item.a, "A "), ...profileFigures(item.b, "B "), ...(ratio ? [fig(`B/A MACs ${ratio.toFixed(3)}×`)] : [])];
+  }
+  if (item.kind === "sweep") {
+    const out = [fig(`${item.points} points`), fig((item.fields || []).join(" × "))];
+    if (item.latency && item.latency.fastest_ms) out.push(fig(`fastest ${item.latency.fastest_ms.toFixed(2)} ms`));
+    return out;
+  }
+  return profileFigures(item);
+}
+
 async function refreshRecent() {
-  const params = new URLSearchParams({ limit: "15" });
-  const filter = $("recent-filter").value.trim();
-  if (filter) params.set("name", filter);
   try {
-    const { data } = await api("GET", `/profiles?${params}`);
+    const { data } = await api("GET", `/profiles?${recentQuery()}`);
+    if (data.total && recentOffset >= data.total) {  // the filter shrank the list under this page
+      recentOffset = Math.max(0, Math.floor((data.total - 1) / PAGE) * PAGE);
+      return refreshRecent();
+    }
     $("recent-list").replaceChildren(...data.items.map((item) => {
       const li = document.createElement("li");
+      li.dataset.id = item.id;
+      li.dataset.kind = item.kind;
       const a = document.createElement("a");
       a.href = `/?id=${encodeURIComponent(item.id)}`;
       a.textContent = item.name || item.id;
-      const meta = document.createElement("span");
-      meta.className = "muted";
-      const macs = item.totals ? ` · ${short(item.totals.macs)} MACs` : item.points ? ` · ${item.points} points` : "";
-      meta.textContent = `${item.kind} · ${item.created.replace("T", " ").slice(0, 19)}${macs}`;
-      li.append(a, meta);
+      a.addEventListener("click", (event) => {  // open here, keeping the list's page and filters
+        if (event.ctrlKey || event.metaKey || event.shiftKey) return;
+        event.preventDefault();
+        history.pushState(null, "", a.href);
+        openStored(item.id);
+      });
+      const kind = Object.assign(document.createElement("span"), { className: "kind", textContent: item.kind });
+      const when = Object.assign(document.createElement("span"), { className: "muted", textContent: item.created.replace("T", " ").slice(0, 19) + " UTC" });
+      const figures = document.createElement("div");
+      figures.className = "figures";
+      figures.append(...entryFigures(item));
+      li.append(a, kind, when, figures);
       return li;
     }));
-  } catch { /* the list is a convenience; errors show on actions */ }
+    const last = Math.min(recentOffset + data.items.length, data.total);
+    $("recent-range").textContent = data.total ? `${recentOffset + 1}–${last} of ${data.total}` : "none";
+    $("recent-newer").disabled = recentOffset === 0;
+    $("recent-older").disabled = last >= data.total;
+  } catch (e) {
+    $("recent-range").textContent = e instanceof ApiError ? e.message : "";
+  }
+}
+
+function pageRecent(step) {
+  recentOffset = Math.max(0, recentOffset + step * PAGE);
+  refreshRecent();
+}
+
+// A stored result back in the form, ready to edit and run again.
+function loadIntoForm(result) {
+  const fill = (side, report) => {
+    $(`preset-${side}`).value = "";
+    $(`width-${side}`).value = "";
+    $(`resolution-${side}`).value = "";
+    $(`spec-${side}`).value = JSON.stringify(report.spec, null, 1);
+    $(`spec-${side}`).closest("details").open = true;
+  };
+  const isCompare = "a" in result && "b" in result;
+  if (isCompare) {
+    fill("a", result.a);
+    fill("b", result.b);
+    $("batch-a").value = result.a.batch_size;
+  } else {
+    fill("a", result);
+    $("batch-a").value = result.batch_size;
+  }
+  $("compare-mode").checked = isCompare;
+  $("compare-mode").dispatchEvent(new Event("change"));
+  const timed = isCompare ? (result.timed || []).flatMap((r) => r.latency || []) : result.latency || [];
+  const measured = timed.find((lat) => lat.end_to_end);
+  $("latency-on").checked = Boolean(measured);
+  if (measured) {
+    if ([...$("latency-device").options].some((o) => o.value === measured.device)) $("latency-device").value = measured.device;
+    $("per-layer").checked = Boolean(measured.per_layer);
+    if (measured.budget_s) $("budget").value = measured.budget_s;
+  }
+}
+
+function loadSweepIntoForm(body) {
+  if (body.preset) $("sweep-preset").value = body.preset;
+  const values = (field) => [...new Set(body.points.map((p) => p.values[field]).filter((v) => v !== undefined))].join(", ");
+  $("sweep-alphas").value = body.fields.includes("width_multiplier") ? values("width_multiplier") : "";
+  $("sweep-rhos").value = body.fields.includes("resolution") ? values("resolution") : "";
+  const other = body.fields.find((f) => f !== "width_multiplier" && f !== "resolution");
+  $("sweep-field").value = other || "";
+  $("sweep-field-values").value = other ? values(other) : "";
+  $("sweep-latency").checked = body.pareto_objectives.includes("latency_ms");
 }
 
 async function openStored(id) {
+  $("error").hidden = true;
   try {
     const { data } = await api("GET", `/profiles/${encodeURIComponent(id)}`);
-    if (data.kind === "sweep") showSweep(data);
-    else show(data);
+    if (data.kind === "sweep") {
+      loadSweepIntoForm(data);
+      showSweep(data);
+      $("sweep-result").scrollIntoView();
+      return;
+    }
+    const timedIds = (new URLSearchParams(location.search).get("latency") || "").split(",").filter(Boolean);
+    if ("a" in data && timedIds.length === 2) {
+      data.timed = (await Promise.all(timedIds.map((t) => api("GET", `/profiles/${encodeURIComponent(t)}`)))).map((r) => r.data);
+    }
+    loadIntoForm(data);
+    show(data);
+    $("result").scrollIntoView();
   } catch (e) {
     showError(e.message);
   }
@@ -625,13 +792,28 @@ async function start() {
   $("compare-mode").addEventListener("change", () => {
     $("form-b").hidden = !$("compare-mode").checked;
     $("run").textContent = $("compare-mode").checked ? "Compare" : "Profile";
-    $("latency-on").disabled = $("compare-mode").checked;  // POST /compare counts; it does not time
   });
+  for (const form of [$("form-a"), $("form-b")]) {  // Enter in a field runs, as a form's submit would
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && event.target.tagName === "INPUT") {
+        event.preventDefault();
+        run();
+      }
+    });
+  }
   $("all-layers").addEventListener("change", () => shown && show(shown));
   $("sweep-run").addEventListener("click", runSweep);
   $("sweep-cancel").addEventListener("click", () => currentSweep && api("DELETE", `/sweeps/${currentSweep}`).catch((e) => showError(e.message)));
   $("sweep-y").addEventListener("change", () => shownSweep && drawScatter(shownSweep, $("sweep-y").value));
-  $("recent-filter").addEventListener("input", refreshRecent);
+  for (const id of ["recent-filter", "recent-kind", "recent-since", "recent-until"]) {
+    $(id).addEventListener(id === "recent-filter" ? "input" : "change", () => { recentOffset = 0; refreshRecent(); });
+  }
+  $("recent-newer").addEventListener("click", () => pageRecent(-1));
+  $("recent-older").addEventListener("click", () => pageRecent(1));
+  window.addEventListener("popstate", () => {
+    const back = new URLSearchParams(location.search).get("id");
+    if (back) openStored(back);
+  });
   $("token").value = localStorage.getItem("profiler-token") || "";
   $("token").addEventListener("change", () => {  // start again with the token: presets, devices, the list
     localStorage.setItem("profiler-token", $("token").value);

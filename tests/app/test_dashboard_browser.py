@@ -6,6 +6,7 @@ under CI (``CI=true``) a missing browser is a failure, not a skip.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -266,3 +267,166 @@ def test_pages_load_nothing_from_another_host(browser, server: str, path: str, r
         page.screenshot(path=ARTIFACTS / shot)
     context.close()
     assert elsewhere == [] and errors == [], (elsewhere, errors)
+
+
+def _short(n: float) -> str:
+    """The page's short form of a figure (dashboard.js ``short``): 4 significant digits and a unit."""
+    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= size:
+            return f"{float(f'{n / size:.4g}'):g} {unit}"
+    return str(n)
+
+
+def test_stored_results_paged_filtered_and_opened_into_the_form(browser, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with live_server(tmp_path / "store.sqlite3") as base:
+        made = [
+            httpx.post(
+                f"{base}/profile",
+                json={"preset": "mobilenet_v1", "name": f"net-{i}", "resolution": 96 + 8 * i, "batch_size": 2},
+                timeout=60,
+            ).json()
+            for i in range(13)
+        ]
+        httpx.post(f"{base}/compare", json={"a": {"preset": "resnet18"}, "b": {"preset": "resnet34"}}, timeout=60)
+        httpx.post(
+            f"{base}/sweep", json={"base": {"preset": "mobilenet_v2"}, "grid": {"resolution": [96, 128]}}, timeout=60
+        )
+        timed = {"preset": "mobilenet_v3_small", "name": "timed", "resolution": 64, "latency": {"budget_s": 1}}
+        measured = httpx.post(f"{base}/profile", json=timed, timeout=LIVENESS_MS / 1000).json()
+
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=base)
+        context.set_default_timeout(LIVENESS_MS)
+        page = context.new_page()
+        page.goto("/")
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_function("document.getElementById('recent-range').textContent === '1–12 of 16'")
+        assert page.is_disabled("#recent-newer") and not page.is_disabled("#recent-older")
+        page.click("#recent-older")
+        page.wait_for_function("document.getElementById('recent-range').textContent === '13–16 of 16'")
+        assert page.is_disabled("#recent-older")
+        assert page.get_attribute("#recent-list li:last-child", "data-id") == made[0]["id"]  # the oldest
+        page.click("#recent-newer")
+        page.wait_for_function("document.getElementById('recent-range').textContent === '1–12 of 16'")
+
+        # An entry: α, ρ, batch, MACs, parameters and, when measured, latency; each figure on one line.
+        entry = f'#recent-list li[data-id="{made[12]["id"]}"] .figures'
+        totals = made[12]["totals"]
+        figures = page.eval_on_selector_all(f"{entry} span", "spans => spans.map(s => s.textContent)")
+        assert figures == [
+            "α 1",
+            "ρ 192",
+            "batch 2",
+            f"{_short(totals['macs'])} MACs",
+            f"{_short(totals['params'])} params",
+        ]
+        lines = page.eval_on_selector_all(f"{entry} span", "spans => spans.map(s => s.getClientRects().length)")
+        assert set(lines) == {1}
+        timed_figures = page.text_content(f'#recent-list li[data-id="{measured["id"]}"] .figures')
+        median = measured["latency"][0]["end_to_end"]["median_ms"]
+        assert f"cpu {median:.2f} ms" in timed_figures
+        page.screenshot(path=ARTIFACTS / "dashboard-stored.png", full_page=True)
+
+        # Filters: kind, name, dates.
+        page.select_option("#recent-kind", "sweep")
+        page.wait_for_function("document.getElementById('recent-range').textContent === '1–1 of 1'")
+        assert page.get_attribute("#recent-list li", "data-kind") == "sweep"
+        page.select_option("#recent-kind", "")
+        page.fill("#recent-filter", "net-1")
+        page.wait_for_function("document.getElementById('recent-range').textContent === '1–4 of 4'")  # 1, 10, 11, 12
+        page.fill("#recent-filter", "")
+        day = made[0]["created"][:10]
+        page.fill("#recent-until", "2000-01-01")
+        page.wait_for_function("document.getElementById('recent-range').textContent === 'none'")
+        page.fill("#recent-until", day)
+        page.fill("#recent-since", day)
+        page.wait_for_function("document.getElementById('recent-range').textContent === '1–12 of 16'")
+
+        # Opening one (by keyboard) loads its spec into the form; running it again is the same request.
+        page.focus(f'#recent-list li[data-id="{made[6]["id"]}"] a')
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"location.search.includes('{made[6]['id']}')")
+        page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
+
+        assert json.loads(page.input_value("#spec-a")) == made[6]["spec"]
+        assert page.input_value("#batch-a") == "2" and page.input_value("#resolution-a") == ""
+        page.click("#run")
+        page.wait_for_function("document.getElementById('result-meta').textContent.includes('answered from the store')")
+        assert _total(page, "macs") == made[6]["totals"]["macs"]
+
+        # A measured one brings its latency options back.
+        page.goto(f"/?id={measured['id']}")
+        page.wait_for_selector("#latency-table")
+        assert page.is_checked("#latency-on") and page.input_value("#budget") == "1"
+        context.close()
+
+
+def test_compare_with_latency_on_both_sides(page) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    one = {"in_channels": 32, "resolution": 64, "classifier": None}
+    page.check("#compare-mode")
+    page.click("#form-a summary")
+    page.click("#form-b summary")
+    page.fill("#spec-a", json.dumps({**one, "name": "normal", "stages": [{"block": "conv", "c": 64, "k": 3}]}))
+    page.fill(
+        "#spec-b", json.dumps({**one, "name": "separable", "stages": [{"block": "depthwise_separable", "c": 64}]})
+    )
+    page.check("#latency-on")
+    page.check("#per-layer")
+    page.fill("#budget", "1")
+    page.click("#run")
+    page.wait_for_selector("#progress progress")  # both sides' jobs, while they run
+    page.wait_for_selector('#latency-table tr[data-side="b"]')
+    rows = page.eval_on_selector_all("#latency-table tbody tr", "rows => rows.map(r => r.dataset.side)")
+    assert rows == ["a", "b"]
+    heads = page.eval_on_selector_all("#latency-table th", "cells => cells.map(c => c.textContent)")
+    assert heads[:8] == ["side", "device", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict"]
+
+    # A's conv and B's depthwise conv share one slot: aligned by role, not drawn at different x positions.
+    macs = _chart_data(page, "chart-macs")
+    assert macs["labels"][:2] == ["features.0.conv | features.0.conv_dw", "– | features.0.conv_pw"]
+    a, b = (d["data"] for d in macs["datasets"])
+    assert a[0] == 32 * 64 * 9 * 64 * 64 and b[0] == 32 * 9 * 64 * 64 and a[1] is None and b[1] == 32 * 64 * 64 * 64
+    latency = _chart_data(page, "chart-latency")
+    assert [d["label"] for d in latency["datasets"]] == ["A cpu", "B cpu"]
+    assert latency["datasets"][0]["data"][0] > 0 and latency["datasets"][1]["data"][0] > 0
+    page.screenshot(path=ARTIFACTS / "dashboard-compare-latency.png", full_page=True)
+
+    # The shareable link brings the comparison back with both sides' latency.
+    assert "latency=" in page.url
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.wait_for_selector('#latency-table tr[data-side="b"]')
+    assert other.is_checked("#compare-mode") and other.is_checked("#latency-on")
+    other.close()
+
+
+def test_usable_at_800_px_and_by_keyboard(browser, server: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 800, "height": 900}, base_url=server)
+    context.set_default_timeout(LIVENESS_MS)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_selector("body[data-ready=true]")
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(overflow) <= 0  # nothing wider than the window
+
+    def tab_to(element_id: str) -> None:
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == element_id:
+                return
+        raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+    tab_to("preset-a")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # focus is visible
+    page.keyboard.press("ArrowDown")  # the first preset
+    page.wait_for_function("document.getElementById('spec-a').value.includes('preset')")
+    tab_to("resolution-a")
+    page.keyboard.type("96")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('#totals tr[data-figure="macs"] td[data-side="a"]')
+    assert page.evaluate(overflow) <= 0
+    tab_to("recent-filter")  # the stored list, after the results, in reading order
+    page.screenshot(path=ARTIFACTS / "dashboard-800px.png", full_page=True)
+    context.close()
