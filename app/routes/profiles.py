@@ -38,7 +38,8 @@ def _seconds(field: str, text: str | None, *, end: bool = False) -> float | None
             day = date.fromisoformat(text) + (timedelta(days=1) if end else timedelta())
             return datetime.combine(day, time(), timezone.utc).timestamp()
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    except (ValueError, OverflowError):  # not a date, or one past what a timestamp holds (9999-12-31 + 1 day)
         raise HTTPException(
             422,
             [
@@ -49,7 +50,6 @@ def _seconds(field: str, text: str | None, *, end: bool = False) -> float | None
                 }
             ],
         ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 @router.get("", response_model=ProfileList)

@@ -98,6 +98,7 @@ def test_list_filtered_by_date(client: TestClient) -> None:
     assert ids(until=second["created"]) == [first["id"]]  # until excludes its own instant
     r = client.get("/profiles", params={"since": "last week"})
     assert r.status_code == 422 and "'last week' is not a date" in r.json()["detail"][0]["msg"]
+    assert client.get("/profiles", params={"until": "9999-12-31"}).status_code == 422  # its end overflows: not a 500
 
 
 def test_list_is_newest_first_paged_and_filtered(client: TestClient) -> None:
