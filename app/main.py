@@ -43,7 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     running, cancelled = await run_in_threadpool(app.state.jobs.finish, grace_s)
     if running:
         log.info("shutdown: %d latency job(s) were in flight; %d cancelled after %g s", running, cancelled, grace_s)
-    app.state.workers.shutdown()
+    await run_in_threadpool(app.state.workers.shutdown)  # it joins the worker threads: off the event loop
     if app.state.cluster is not None:
         await run_in_threadpool(app.state.cluster.shutdown)
     if app.state.counting is not None:

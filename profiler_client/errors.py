@@ -47,15 +47,20 @@ class ServerError(ProfilerClientError):
     def message(self) -> str:
         """``detail`` as one line: a 422's problems as ``loc: msg``, separated by ``; ``."""
         if isinstance(self.detail, list):
-            return "; ".join(_problem(p) for p in self.detail)
+            return "; ".join(f"{loc}: {msg}" for loc, msg in _problems(self.detail))
         return str(self.detail)
 
 
-def _problem(problem: Any) -> str:
-    if not isinstance(problem, dict):
-        return str(problem)
-    loc = [str(part) for part in problem.get("loc", []) if part != "body"]
-    return f"{'.'.join(loc) or 'request'}: {problem.get('msg', '')}"
+def _problems(detail: list[Any]) -> list[tuple[str, str]]:
+    """A 422's ``detail`` as ``(loc, msg)``: ``loc`` dotted, without FastAPI's leading ``body``."""
+    out = []
+    for problem in detail:
+        if not isinstance(problem, dict):
+            out.append(("request", str(problem)))
+            continue
+        loc = ".".join(str(part) for part in problem.get("loc", []) if part != "body")
+        out.append((loc or "request", str(problem.get("msg", ""))))
+    return out
 
 
 class BadRequest(ServerError):
@@ -80,13 +85,7 @@ class SpecRejected(ServerError):
 
     @property
     def problems(self) -> list[tuple[str, str]]:
-        if not isinstance(self.detail, list):
-            return [("request", str(self.detail))]
-        out = []
-        for p in self.detail:
-            loc = ".".join(str(x) for x in p.get("loc", []) if x != "body") if isinstance(p, dict) else ""
-            out.append((loc or "request", p.get("msg", "") if isinstance(p, dict) else str(p)))
-        return out
+        return _problems(self.detail) if isinstance(self.detail, list) else [("request", str(self.detail))]
 
 
 class ServerUnavailable(ServerError):
