@@ -21,7 +21,7 @@ from profiler.cluster import RayCluster
 from . import errors
 from .counting import CountingProcesses
 from .jobs import JobStore
-from .middleware import BodySizeLimit, RequireToken
+from .middleware import BodySizeLimit, JsonBodyCheck, RequireToken
 from .routes import compare, dashboard, devices, docs, health, jobs, presets, profile, profiles, sweeps
 from .settings import Settings, get_settings
 from .store import ResultStore
@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fvcore_counting = CountingProcesses(
         settings.fvcore_concurrency, memory_bytes=settings.max_activation_bytes, name="fvcore counting"
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonBodyCheck, max_depth=settings.max_json_depth)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outside the check: it reads the body
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)
     if settings.cors_origins:  # outermost, so browsers get CORS headers on 401 and 413 too

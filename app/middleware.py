@@ -1,10 +1,13 @@
-"""ASGI middleware: an optional API token, and a limit on request body size (413 before it is read)."""
+"""ASGI middleware: an optional API token, a limit on request body size (413 before it is read), and a check
+of JSON bodies that FastAPI's parser would take but no answer could carry."""
 
 from __future__ import annotations
 
 import hmac
 import json
+from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .settings import ENV_PREFIX
@@ -65,6 +68,76 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class JsonBodyCheck:
+    """A JSON body that no answer could carry is a 422 before any route sees it, in the shape of FastAPI's own
+    ``json_invalid`` error: a lone surrogate (``"\\ud800"``: JSON allows it, UTF-8 has no bytes for it, so an
+    answer echoing it could not be encoded) and nesting deeper than ``max_depth`` (no spec is half as deep; an
+    encoder stops at a few hundred levels). Inside ``BodySizeLimit``, so the body it reads is bounded."""
+
+    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"application/json")
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or b"json" not in content_type:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problem = self._problem(body) if body else None
+        if problem is not None:
+            await _send_json(send, 422, {"detail": [problem]})
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _problem(self, body: bytes) -> dict[str, Any] | None:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if "surrogate" not in str(exc):
+                return None  # any other syntax error is FastAPI's to answer, as it always has
+            error = f"{exc.msg}: a lone UTF-16 surrogate (\\ud800-\\udfff) is no character; send valid Unicode"
+            return {
+                "type": "json_invalid",
+                "loc": ["body", exc.pos],
+                "msg": "JSON decode error",
+                "ctx": {"error": error},
+            }
+        stack = [(data, 1)]
+        while stack:
+            value, depth = stack.pop()
+            if depth > self.max_depth:
+                msg = f"JSON nested deeper than {self.max_depth} levels; no field of this API needs that many"
+                return {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "ctx": {"error": msg}}
+            children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            stack.extend((child, depth + 1) for child in children)
+        return None
+
+
+async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = json.dumps(content).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequireToken:

@@ -245,6 +245,20 @@ class ProfileService:
         job.start()
         return job
 
+    def sweep_points_csv(self, sweep_id: str) -> Response:
+        """A sweep's points as CSV: as stored, or as they stand while (or after) it is measured and unstored."""
+        stored = self.store.get(sweep_id)
+        if stored is not None and stored.kind == "sweep":
+            return self.layers_csv(stored)
+        job = self.jobs.get(sweep_id)
+        if not isinstance(job, SweepJob):
+            raise HTTPException(404, f"no sweep {sweep_id!r}; GET /profiles?kind=sweep lists the stored ones")
+        return Response(
+            job.points_csv(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{sweep_id}.csv"'},
+        )
+
     def sweep_result(self, sweep_id: str) -> Response:
         """A sweep's answer: as it stands while it is measured, then as stored."""
         job = self.jobs.get(sweep_id)
@@ -295,6 +309,8 @@ class ProfileService:
 
     def cancel_job(self, job_id: str) -> Response:
         job = self._job(job_id)
+        if job.done:  # a finished job stays as it finished (its result may be stored)
+            raise HTTPException(409, f"job {job_id!r} has already finished; GET /jobs/{job_id} gives its result")
         job.cancel()
         return Response(job.status_body(), media_type="application/json")
 

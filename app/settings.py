@@ -42,6 +42,7 @@ class Settings(BaseSettings, Limits):
     store_max_age_days: float | None = Field(None, gt=0, description="results older than this are removed")
 
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
+    max_json_depth: int = Field(32, ge=4, le=200, description="deepest nesting of a JSON body (422 past it)")
 
     # Timing runs in a child process per device, away from the server's interpreter (off: in a thread of the
     # server, which under counting load measured a CPU figure at 9.8x its quiet value; kept for comparison).

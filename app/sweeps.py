@@ -6,6 +6,7 @@ partial answer can be read while it runs."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import threading
@@ -25,6 +26,7 @@ from profiler import (
     parse_spec,
     profile,
 )
+from profiler.export import write_sweep_csv
 from profiler.sweep import Sweep, count_points, objectives, pareto_front, point_spec, sweep_body
 
 from .jobs import Finishes, latency_entry
@@ -119,6 +121,7 @@ class SweepJob(Finishes):
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None
     cancel_requested: bool = False
+    cancelled: bool = False  # how it finished: set once, when it does (a later cancel changes nothing)
     saved: bool = False
     save_error: str | None = None
     measured: int = 0  # points done (measured, failed or refused)
@@ -188,8 +191,9 @@ class SweepJob(Finishes):
         return None if job.state == "cancelled" else latency_entry(job)
 
     def _finish(self) -> None:
+        self.cancelled = self.cancel_requested
         try:
-            if self.store is not None and not self.cancel_requested:
+            if self.store is not None and not self.cancelled:
                 body = self.body()
                 medians = [
                     p["latency"][0].get("end_to_end", {}).get("median_ms") for p in self.points if "latency" in p
@@ -210,6 +214,8 @@ class SweepJob(Finishes):
             self._finished.set()
 
     def cancel(self) -> None:
+        if self.done:
+            return
         self.cancel_requested = True
         for job in list(self._running.values()):
             job.cancel()
@@ -219,7 +225,7 @@ class SweepJob(Finishes):
             if self.cancel_requested:
                 return "cancelling"
             return "running" if self.measured or self._running else "queued"
-        return "cancelled" if self.cancel_requested else "done"
+        return "cancelled" if self.cancelled else "done"
 
     def body(self) -> dict[str, Any]:
         """The answer as it stands: every point, the measured ones with their latency, the Pareto front over
@@ -255,6 +261,11 @@ class SweepJob(Finishes):
             if stored is not None:
                 return stored.body.encode()
         return encode({"id": self.id, "state": self.state(), "stored": False, **self.body()})
+
+    def points_csv(self) -> str:
+        out = io.StringIO()
+        write_sweep_csv(self.body(), out)
+        return out.getvalue()
 
     def status_body(self) -> bytes:
         status = encode(self.status())

@@ -1,8 +1,9 @@
 """Latency that adds up and explains itself, on this host's CPU:
 
-1. Per-layer latency in context (torch.profiler ranges, the profiler's own cost taken out) against the
-   end-to-end median of the same measurement, at batch 1, for mobilenet_v2, mobilenet_v3_large, resnet18 and
-   resnet50; the isolated method beside it. Target: the in-context sum within 10% of end-to-end.
+1. Per-layer latency in context (clock reads around each node of the generated code, their own cost taken
+   out) against the end-to-end median of the same measurement, at batch 1, for mobilenet_v2,
+   mobilenet_v3_large, resnet18 and resnet50; the isolated method beside it. Target: the in-context sum
+   within 10% of end-to-end.
 2. The verdict: the same measurement on a quiet host, then with two CPU-bound busy loops beside it.
    Target: "stable" quiet, "noisy" busy.
 3. The depthwise-vs-normal question (3x3 dilation 2, 64 -> 128 at 256x256): per-layer roofline verdicts.
@@ -56,8 +57,8 @@ def main() -> None:
             f"{c['sum_over_end_to_end']:>8.3f}{i['sum_of_medians_ms']:>14.2f}{i['sum_over_end_to_end']:>8.3f}"
             f"  {met}; quality {ctx['quality']['verdict']}"
         )
-    cost = ctx["per_layer"].get("profiler_cost")
-    print(f"# profiler cost taken out (measured at start): {cost}")
+    cost = ctx["per_layer"].get("probe_cost")
+    print(f"# the probes' own cost taken out (measured at start): {cost}")
     print()
 
     print("## 2. verdicts (mobilenet_v2, no per-layer)")

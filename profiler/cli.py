@@ -230,7 +230,7 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
         if "per_layer" in lat:
             per_layer = lat["per_layer"]
             out.write(
-                f"  per-layer ({per_layer['method']}) sum {per_layer['sum_of_medians_ms']:.3f} ms "
+                f"  per-layer ({per_layer['method']}) sum of means {per_layer['sum_of_means_ms']:.3f} ms "
                 f"= {per_layer['sum_over_end_to_end']:.2f} x end-to-end\n"
             )
             for layer in per_layer["layers"]:

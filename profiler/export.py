@@ -13,6 +13,25 @@ def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as a formula (OWASP, CSV injection)
+
+
+class _Writer(csv.DictWriter[str]):
+    """A DictWriter whose text cells a spreadsheet shows as text: one that would start a formula gets a leading
+    apostrophe (OWASP's advice for CSV injection); numbers are written as they are. Rows end in CRLF (RFC 4180),
+    so that a cell holding a CR is quoted (the writer quotes the line terminator's characters only)."""
+
+    def __init__(self, out: TextIO, fieldnames: list[str]) -> None:
+        super().__init__(out, fieldnames=fieldnames, lineterminator="\r\n")
+
+    def writerow(self, rowdict: Any) -> Any:
+        return super().writerow({k: _text(v) for k, v in rowdict.items()})
+
+
+def _text(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 ROOFLINE_FIELDS = ("bytes", "intensity", "achieved_flops_per_s", "achieved_bytes_per_s", "bound")
 
 
@@ -24,7 +43,7 @@ def write_layers_csv(body: dict[str, Any], out: TextIO) -> None:
     for lat in timed:
         device = lat["device"]
         fields += [f"{device}_median_ms", f"{device}_ci95_ms"] + [f"{device}_{f}" for f in ROOFLINE_FIELDS]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = _Writer(out, fields)
     writer.writeheader()
     per_layer = [{x["name"]: x for x in lat["per_layer"]["layers"]} for lat in timed]
     for row in _with_op_rows(body["layers"], per_layer):
@@ -55,7 +74,7 @@ def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
     its role, a's and b's names, types and figures side by side."""
     pairs = ("name", "type", *FIGURES)
     fields = ["role", *(f"{f}_{side}" for f in pairs for side in "ab"), "macs_ratio"]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = _Writer(out, fields)
     writer.writeheader()
     for row in body["aligned_layers"]:
         cells = {"role": row.get("role"), "macs_ratio": row["macs_ratio"]}
@@ -71,7 +90,7 @@ def write_sweep_csv(body: dict[str, Any], out: TextIO) -> None:
     measured = any("latency" in p for p in body["points"])
     latency_fields = ["device", "median_ms", "ci95_low_ms", "ci95_high_ms", "cv", "verdict"] if measured else []
     fields = ["point", *body["fields"], *FIGURES, "pareto", *latency_fields, "error"]
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer = _Writer(out, fields)
     writer.writeheader()
     front = set(body["pareto"])
     for i, point in enumerate(body["points"]):

@@ -101,8 +101,12 @@ def _check_path(resolved: dict[str, Any], path: str, loc: Loc) -> None:
     for part in path.split("."):
         where = ".".join(walked) or "the spec"
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise SpecError.at(loc, f"{where} has {len(node)} rows: use an index from 0 to {len(node) - 1}")
+            if not _is_index(part) or int(part) >= len(node):
+                raise SpecError.at(
+                    loc,
+                    f"{where} has {len(node)} rows: use an index from 0 to {len(node) - 1}, in ASCII digits "
+                    "without leading zeros",
+                )
             node = node[int(part)]
         elif isinstance(node, dict):
             if part not in node:
@@ -114,6 +118,11 @@ def _check_path(resolved: dict[str, Any], path: str, loc: Loc) -> None:
         else:
             raise SpecError.at(loc, f"{where} is {node!r}, not an object with fields: set {where} itself")
         walked.append(part)
+
+
+def _is_index(part: str) -> bool:
+    """A row index written one way only (``3``; not ``03``, ``３`` or ``٣``), so two paths cannot name one field."""
+    return part.isascii() and part.isdigit() and (part == "0" or not part.startswith("0"))
 
 
 def point_spec(sweep: Sweep, override: Override) -> dict[str, Any]:
@@ -136,7 +145,7 @@ def _set(node: Any, parts: list[str], value: Any, path: str) -> Any:
     if not parts:
         return value
     head, rest = parts[0], parts[1:]
-    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
+    if isinstance(node, list) and _is_index(head) and int(head) < len(node):
         out = list(node)
         out[int(head)] = _set(node[int(head)], rest, value, path)
         return out

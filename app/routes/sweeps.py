@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import Response
 
-from ..dependencies import StoreDep
 from ..schemas import SWEEP_EXAMPLES, SweepRequest
 from ..services import ServiceDep
 
@@ -41,12 +40,10 @@ def get_sweep(sweep_id: str, service: ServiceDep) -> Response:
 
 
 @router.get("/sweeps/{sweep_id}/points.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})
-def sweep_csv(sweep_id: str, store: StoreDep, service: ServiceDep) -> Response:
-    """One row per point: the values it sets, its totals or error, on the Pareto front or not, its latency."""
-    stored = store.get(sweep_id)
-    if stored is None or stored.kind != "sweep":
-        return service.sweep_result(sweep_id)  # 404, or a sweep still measured: its JSON so far
-    return service.layers_csv(stored)
+def sweep_csv(sweep_id: str, service: ServiceDep) -> Response:
+    """One row per point: the values it sets, its totals or error, on the Pareto front or not, its latency (the
+    points measured so far while a sweep runs, or when it was cancelled)."""
+    return service.sweep_points_csv(sweep_id)
 
 
 @router.delete("/sweeps/{sweep_id}", responses=_UNKNOWN)

@@ -20,7 +20,7 @@ def fvcore_counts(plan: ModelPlan, counts: Counts, limits: Limits) -> Counts:
     """``counts`` with fvcore_flops and unsupported ops replaced by what fvcore reports per module."""
     activation_bytes = _FP32_BYTES * (counts.totals.activations + counts.totals.params + _numel(counts.input_shape))
     limits.check("max_activation_bytes", activation_bytes, (), "memory for fvcore's forward (bytes)")
-    model = plan.build().eval()
+    model = plan.build(inplace=False).eval()  # the op names fvcore lists are the out-of-place ones
     with torch.no_grad():
         analysis = FlopCountAnalysis(model, torch.zeros(counts.input_shape))
         analysis.unsupported_ops_warnings(False)

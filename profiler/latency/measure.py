@@ -6,6 +6,7 @@ the end-to-end figure.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,13 +15,13 @@ from functools import partial
 from typing import Any
 
 import torch
-from torch import nn
+from torch import fx, nn
 
 from ..errors import MeasurementOutOfMemory
-from ..model.graph import GraphModule
+from ..model.codegen import is_generated
 from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, local_name, resolve_device
-from .in_context import ProfilerCost, calibrate, in_context_layers
+from .in_context import ProbeCost, in_context_layers, probe_cost
 from .options import LatencyOptions
 from .progress import Progress
 from .quality import ContentionProbe, verdict
@@ -62,7 +63,7 @@ class LatencyResult:
     quality: dict[str, Any] | None = None
     roofs: Roofs | None = None
     per_layer_method: str | None = None  # what was done: "in_context" or "isolated"
-    profiler_cost: ProfilerCost | None = None
+    probe_cost: ProbeCost | None = None
     host: str | None = None  # the host it ran on, when not the server's own (a cluster device)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,19 +88,25 @@ class LatencyResult:
         if self.roofs is not None:
             out["roofs"] = self.roofs.to_dict()
         if self.layers:
-            total = sum(layer.stats.median for layer in self.layers)
+            medians = sum(layer.stats.median for layer in self.layers)
+            means = sum(layer.stats.mean for layer in self.layers)
             out["per_layer"] = {
                 "method": self.per_layer_method,
-                "how": _per_layer_how(self.per_layer_method, self.device, opts, self.profiler_cost),
-                "sum_of_medians_ms": total,
+                "how": _per_layer_how(self.per_layer_method, self.device, opts, self.probe_cost),
+                "sum_of_medians_ms": medians,
+                "sum_of_means_ms": means,
                 "end_to_end_median_ms": self.end_to_end.median,
-                "sum_over_end_to_end": total / self.end_to_end.median if self.end_to_end.median else None,
+                "end_to_end_mean_ms": self.end_to_end.mean,
+                # Means add up and medians do not: on a busy host most forwards have a hiccup in some layer,
+                # which each layer's median leaves out. The share of a forward that the layers hold, nothing
+                # rescaled:
+                "sum_over_end_to_end": means / self.end_to_end.mean if self.end_to_end.mean else None,
                 "layers": [
                     {"name": layer.name, **layer.stats.to_dict(), **(layer.roofline or {})} for layer in self.layers
                 ],
             }
-            if self.profiler_cost is not None:
-                out["per_layer"]["profiler_cost"] = self.profiler_cost.to_dict()
+            if self.probe_cost is not None:
+                out["per_layer"]["probe_cost"] = self.probe_cost.to_dict()
         return out
 
 
@@ -113,7 +120,7 @@ def _method(device: str, opts: LatencyOptions) -> str:
     )
 
 
-def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: ProfilerCost | None) -> str:
+def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: ProbeCost | None) -> str:
     if method == "isolated":
         return (
             "each leaf layer timed alone on the input it received in a real forward, with the same clock and "
@@ -121,18 +128,19 @@ def _per_layer_how(method: str | None, device: str, opts: LatencyOptions, cost: 
             + ("; each layer replayed as its own CUDA graph" if opts.cuda_graph else "")
         )
     where = (
-        "the device time of the kernels each range launched (torch.profiler, CUDA activity), eager forwards"
+        "a torch.profiler range around each node, and the layer's time is the device time of the kernels its "
+        "range launched (CUDA activity)"
         if local_name(device) != "cpu"
-        else "each range's duration less the profiler's own cost, measured: "
-        f"{cost.per_range_us:.2f} us per range + {cost.per_op_us:.2f} us per op recorded inside it"
+        else "time.perf_counter_ns read before and after each node in the generated code, less the reads' own "
+        f"cost, measured in the same code: {cost.per_node_us:.3f} us per node"
         if cost
-        else "each range's duration"
+        else "time.perf_counter_ns read before and after each node in the generated code"
     )
     return (
-        "whole forwards profiled by torch.profiler with a range around every leaf layer and every op a block "
-        f"runs itself (rows named like 'features.3 (add)'), in chunks alternating with as many plain forwards (the "
-        f"end-to-end samples, on which the stopping rule runs); {where}. Time between ranges (the model's Python) "
-        "is in the end-to-end figure and in no layer"
+        "whole forwards of a twin of the timed model (the same modules, its generated code with a probe before "
+        "and after every leaf layer and every op a block runs itself, rows named like 'features.3 (add)'), in "
+        "chunks alternating with as many plain forwards (the end-to-end samples, on which the stopping rule "
+        f"runs); {where}. Time between nodes (a block's call) is in the end-to-end figure and in no layer"
     )
 
 
@@ -184,14 +192,14 @@ def _measure_latency(
     dtype = _DTYPES[opts.dtype]
     fmt = torch.channels_last if opts.channels_last else torch.contiguous_format
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, nn.Identity)]
-    in_context = opts.per_layer and opts.per_layer_method == "in_context" and isinstance(model, GraphModule)
+    in_context = opts.per_layer and opts.per_layer_method == "in_context" and is_generated(model)
     layer_steps = 0 if in_context or not opts.per_layer else len(leaves)
     progress.total_steps = opts.warmup + 1 + layer_steps  # warm-up forwards count: progress moves from the start
 
     with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
         roofs = measure_roofs(str(device))  # once per process, before the budget starts
         if in_context and device.type == "cpu":
-            calibrate()  # the profiler's cost: once per process, also before the budget starts
+            probe_cost()  # the clock reads' own cost: once per process, also before the budget starts
         started = time.monotonic()
         deadline = started + opts.budget_s
         probe = ContentionProbe(threads if device.type == "cpu" else 1)
@@ -206,7 +214,7 @@ def _measure_latency(
             timed: list[tuple[str, Stats]] = []
             cost = None
             if in_context:  # the whole forward, interleaved with the profiled ones
-                assert isinstance(model, GraphModule)  # checked above
+                assert isinstance(model, fx.GraphModule)  # checked above
                 end_to_end, timed, cost = in_context_layers(model, x, fn, clock, device, opts, deadline, progress)
                 quality = verdict(end_to_end, opts, probe.read())
             else:
@@ -220,7 +228,8 @@ def _measure_latency(
                 for i, (name, module) in enumerate(leaves):
                     remaining = max(deadline - time.monotonic(), 0.0)
                     layer_deadline = time.monotonic() + remaining / (len(leaves) - i)
-                    layer_fn = _prepare(partial(module, inputs[name]), device, opts, layer_deadline, progress)
+                    layer = partial(_out_of_place(module), inputs[name])
+                    layer_fn = _prepare(layer, device, opts, layer_deadline, progress)
                     timed.append((name, _measure(layer_fn, clock, opts, layer_deadline, progress)))
                     progress.done_steps = opts.warmup + 2 + i
             progress.done_steps = progress.total_steps
@@ -245,7 +254,7 @@ def _measure_latency(
         quality=quality,
         roofs=roofs,
         per_layer_method=("in_context" if in_context else "isolated") if opts.per_layer else None,
-        profiler_cost=cost,
+        probe_cost=cost,
     )
 
 
@@ -278,6 +287,16 @@ def _prepare(
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return fn
+
+
+def _out_of_place(module: nn.Module) -> nn.Module:
+    """An in-place activation timed alone would rewrite the same input at every call (hardswish and SiLU drive
+    it to denormals): time an out-of-place copy."""
+    if not getattr(module, "inplace", False):
+        return module
+    twin = copy.copy(module)
+    twin.inplace = False  # type: ignore[assignment]
+    return twin
 
 
 def _leaf_inputs(model: nn.Module, x: torch.Tensor, leaves: list[tuple[str, nn.Module]]) -> dict[str, torch.Tensor]:

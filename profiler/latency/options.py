@@ -28,8 +28,8 @@ class MeasureOptions:
     per_layer: StrictBool = Field(default=False, description="also time every leaf layer (and every op of a block)")
     per_layer_method: Literal["in_context", "isolated"] = Field(
         default="in_context",
-        description="in_context: each layer's time inside profiled whole forwards (torch.profiler); isolated: each "
-        "leaf timed alone on the input it received",
+        description="in_context: each layer's time inside whole forwards (clock reads around each node on the CPU, "
+        "its kernels' device time on CUDA); isolated: each leaf timed alone on the input it received",
     )
     warmup: StrictInt = Field(default=10, ge=0, le=10_000, description="forwards before any sample")
     budget_s: StrictFloat = Field(default=10.0, gt=0, le=86_400, description="time budget of each device's measurement")

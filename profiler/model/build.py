@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import fx
 
 from ..errors import Loc
 from ..limits import Limits
 from ..spec import ClassifierSpec, ModelSpec, scale_channels
 from .blocks import BLOCKS, BlockContext
-from .graph import Graph, GraphModule, Node, sequence
+from .codegen import generate
+from .graph import Graph, Node, sequence
 from .layers import Dropout, Flatten, GlobalAvgPool, Linear, act_or_none
 
 __all__ = ["Block", "ModelPlan", "build_model", "plan_model"]
@@ -42,8 +44,10 @@ class ModelPlan:
         features = Graph(tuple(Node(str(i), b.graph) for i, b in enumerate(self.blocks)))
         return Graph((Node("features", features), *self.head))
 
-    def build(self) -> GraphModule:
-        return self.graph.module()
+    def build(self, inplace: bool = True) -> fx.GraphModule:
+        """The model as generated code (``codegen.generate``); ``inplace=False`` keeps every activation and op
+        out of place (what fvcore counts: it names in-place ops apart, ``aten::hardtanh_``)."""
+        return generate(self.graph, inplace)
 
 
 def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
@@ -116,7 +120,7 @@ def _plan_head(cls: ClassifierSpec | None, in_chs: int, spec: ModelSpec, limits:
     return (Node("global_pool", GlobalAvgPool()), Node("flatten", Flatten()), Node("classifier", Graph(classifier)))
 
 
-def build_model(spec: ModelSpec, limits: Limits | None = None, device: str | torch.device = "cpu") -> GraphModule:
+def build_model(spec: ModelSpec, limits: Limits | None = None, device: str | torch.device = "cpu") -> fx.GraphModule:
     """Build the model, in eval mode, on ``device``."""
     with torch.device(device):
         return plan_model(spec, limits).build().eval()

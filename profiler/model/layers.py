@@ -35,6 +35,7 @@ class ActivationKind:
 
     module_cls: type[nn.Module]
     unsupported_op: str | None
+    has_inplace: bool = True  # takes ``inplace=True`` (nn.Sigmoid does not)
 
 
 # The one table of activations: the spec's accepted names, the modules, the report's types and fvcore's ops
@@ -45,7 +46,7 @@ ACTIVATIONS: dict[str, ActivationKind] = {
     "hardswish": ActivationKind(nn.Hardswish, "aten::hardswish"),
     "hardsigmoid": ActivationKind(nn.Hardsigmoid, "aten::hardsigmoid"),
     "silu": ActivationKind(nn.SiLU, "aten::silu"),
-    "sigmoid": ActivationKind(nn.Sigmoid, "aten::sigmoid"),
+    "sigmoid": ActivationKind(nn.Sigmoid, "aten::sigmoid", has_inplace=False),
 }
 
 
@@ -82,12 +83,19 @@ class BatchNorm:
 class Act:
     kind: str  # a key of ACTIVATIONS
 
+    aliases_input: ClassVar[bool] = False
+
     @property
     def module_type(self) -> str:
         return ACTIVATIONS[self.kind].module_cls.__name__
 
-    def module(self) -> nn.Module:
-        return ACTIVATIONS[self.kind].module_cls()
+    @property
+    def can_be_inplace(self) -> bool:
+        return ACTIVATIONS[self.kind].has_inplace
+
+    def module(self, inplace: bool = False) -> nn.Module:
+        kind = ACTIVATIONS[self.kind]
+        return kind.module_cls(inplace=True) if inplace and kind.has_inplace else kind.module_cls()
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ class GlobalAvgPool:
 @dataclass(frozen=True)
 class Flatten:
     module_type: ClassVar[str] = "Flatten"
+    aliases_input: ClassVar[bool] = True  # a view
 
     def module(self) -> nn.Module:
         return nn.Flatten(1)
@@ -143,6 +152,7 @@ class Dropout:
     p: float
 
     module_type: ClassVar[str] = "Dropout"
+    aliases_input: ClassVar[bool] = True  # in eval mode it returns its input
 
     def module(self) -> nn.Module:
         return nn.Dropout(self.p)

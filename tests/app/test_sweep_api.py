@@ -170,6 +170,11 @@ def test_latency_sweep_job_progress_then_stored(client: TestClient) -> None:
     assert any(item["id"] == job_id and item["latency"]["measured"] == 2 for item in listed)
     rows = list(csv.DictReader(io.StringIO(client.get(f"/sweeps/{job_id}/points.csv").text)))
     assert [row["device"] for row in rows if row["resolution"] != "0"] == ["cpu", "cpu"]
+    # A finished job stays finished: cancelling it is refused, and it still reads done and stored.
+    late = client.delete(f"/jobs/{job_id}")
+    assert late.status_code == 409 and "already finished" in late.json()["detail"]
+    assert client.get(f"/jobs/{job_id}").json()["state"] == "done"
+    assert client.get(f"/sweeps/{job_id}").status_code == 200
 
 
 def test_latency_sweep_partial_then_cancelled_stores_nothing(client: TestClient) -> None:
@@ -192,3 +197,17 @@ def test_latency_sweep_partial_then_cancelled_stores_nothing(client: TestClient)
     assert status["points_measured"] < 6
     assert client.get(f"/profiles/{job_id}").status_code == 404  # nothing half-done is stored
     assert client.get(f"/sweeps/{job_id}").json()["state"] == "cancelled"  # what was measured stays readable
+    table = client.get(f"/sweeps/{job_id}/points.csv")
+    assert table.status_code == 200 and table.headers["content-type"].startswith("text/csv")
+    assert len(list(csv.DictReader(io.StringIO(table.text)))) == 6
+
+
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "@SUM(1+1)", "\t=1+1", "+1+1", "-1+1", "\r=1"])
+def test_csv_cells_a_spreadsheet_would_evaluate_are_escaped(client: TestClient, name: str) -> None:
+    """OWASP's CSV injection: a text cell starting a formula gets a leading apostrophe; numbers stay numbers."""
+    r = client.post("/sweep", json={"base": SMALL, "grid": {"name": [name, "plain"], "width_multiplier": [0.5]}})
+    assert r.status_code == 200, r.text
+    text = client.get(f"/sweeps/{r.json()['id']}/points.csv").text
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [row["name"] for row in rows] == ["'" + name, "plain"]
+    assert [row["width_multiplier"] for row in rows] == ["0.5", "0.5"]

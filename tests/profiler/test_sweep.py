@@ -110,6 +110,10 @@ def test_an_invalid_point_carries_its_error_and_the_others_are_answered():
         ({"widht_multiplier": [1]}, ("grid", "widht_multiplier"), "did you mean 'width_multiplier'"),
         ({"stages.30.t": [1]}, ("grid", "stages.30.t"), "stages has 9 rows"),
         ({"stages.3.q": [1]}, ("grid", "stages.3.q"), "valid fields: act, block, c"),
+        # One field, one spelling: a leading zero or a non-ASCII digit would name a row a second way.
+        ({"stages.0.c": [8, 16], "stages.00.c": [64]}, ("grid", "stages.00.c"), "without leading zeros"),
+        ({"stages.１.c": [8]}, ("grid", "stages.１.c"), "in ASCII digits"),
+        ({"stages.٣.c": [8]}, ("grid", "stages.٣.c"), "in ASCII digits"),
         ({"resolution": []}, ("grid", "resolution"), "at least one value"),
         ({}, ("grid",), "give a grid"),
     ],

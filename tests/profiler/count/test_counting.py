@@ -4,6 +4,7 @@ on every preset and on random specs; plus closed-form counts written out."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -44,8 +45,10 @@ def _assert_matches_references(spec_data: dict[str, Any], batch: int) -> None:
         assert row.params == sum(p.numel() for p in leaves[row.name].parameters()), row.name
     assert counts.totals.params == sum(p.numel() for p in model.parameters())
 
-    # fvcore, module by module (leaves and every ancestor), unsupported ops included.
-    fv = fvcore_analysis(model, x)
+    # fvcore, module by module (leaves and every ancestor), unsupported ops included: on the model with every
+    # op out of place (the names the counter lists), and on the timed model, whose in-place ops fvcore names
+    # with a trailing underscore (aten::hardtanh_) and counts the same.
+    fv = fvcore_analysis(plan_model(spec).build(inplace=False), x)
     by_module = fv.by_module()
     for row in counts.rows:
         assert row.fvcore_flops == by_module[row.name], row.name
@@ -53,6 +56,11 @@ def _assert_matches_references(spec_data: dict[str, Any], batch: int) -> None:
     for name, totals in counts.modules.items():
         assert totals.fvcore_flops == by_module[name], name
         assert dict(totals.unsupported_ops) == dict(fv.unsupported_ops(name)), name
+    timed = fvcore_analysis(model, x)
+    assert timed.by_module() == by_module
+    for name, totals in counts.modules.items():
+        in_place = Counter({op.rstrip("_"): n for op, n in timed.unsupported_ops(name).items()})
+        assert in_place == totals.unsupported_ops, name
 
     # ptflops' conv/linear hooks count the bias add as one more MAC per output element.
     pt = ptflops_macs(model, x)

@@ -165,9 +165,12 @@ def test_in_context_per_layer_has_every_leaf_and_op_in_execution_order() -> None
     assert [n for n in names if "(" in n] == list(report.counts.op_elements)
     assert names.index("features.3 (add)") == names.index("features.3.bn3") + 1
     per_layer = result.to_dict()["per_layer"]
-    assert per_layer["method"] == "in_context" and "torch.profiler" in per_layer["how"]
-    assert per_layer["profiler_cost"]["per_range_us"] >= 0 and per_layer["profiler_cost"]["per_op_us"] >= 0
+    assert per_layer["method"] == "in_context" and "perf_counter_ns" in per_layer["how"]
+    assert per_layer["probe_cost"]["per_node_us"] >= 0
     assert per_layer["sum_of_medians_ms"] == pytest.approx(sum(layer.stats.median for layer in result.layers))
+    means = sum(layer.stats.mean for layer in result.layers)
+    assert per_layer["sum_of_means_ms"] == pytest.approx(means)
+    assert per_layer["sum_over_end_to_end"] == pytest.approx(means / result.end_to_end.mean)
     for row in per_layer["layers"]:
         assert row["bound"] in {"compute", "memory", "overhead"}, row
         assert row["bytes"] > 0 and row["achieved_bytes_per_s"] > 0
