@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from profiler import Limits
+from profiler.limits import DEFAULT_MAX_BODY_BYTES
 
 ENV_PREFIX = "PROFILER_"
 
@@ -41,7 +42,7 @@ class Settings(BaseSettings, Limits):
     store_max_bytes: int = Field(2**30, ge=1, description="stored results (bodies and summaries), in bytes")
     store_max_age_days: float | None = Field(None, gt=0, description="results older than this are removed")
 
-    max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 past it)")
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, description="largest request body (413 past it)")
     max_json_depth: int = Field(32, ge=4, le=200, description="deepest nesting of a JSON body (422 past it)")
 
     # Timing runs in a child process per device, away from the server's interpreter (off: in a thread of the

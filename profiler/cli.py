@@ -37,6 +37,7 @@ from .errors import (
 )
 from .export import write_layers_csv, write_sweep_csv
 from .latency import DeviceWorkers, LatencyOptions, LatencyResult, latency_measurement
+from .limits import DEFAULT_MAX_BODY_BYTES
 from .report import COUNTERS, profile
 from .spec import PRESETS, parse_spec
 from .spec.model_spec import spec_error_from
@@ -102,11 +103,26 @@ def _load(path: str | None) -> dict[str, Any]:
     """The file's body ('-': standard input); the answer of GET /presets/{name} stands for its table."""
     if not path:
         return {}
-    with sys.stdin if path == "-" else open(path) as f:
-        data = json.load(f)
+    limit = _max_body_bytes()
+    with sys.stdin.buffer if path == "-" else open(path, "rb") as f:
+        raw = f.read(limit + 1)  # never more: /dev/zero or a sparse file of gigabytes is refused, not read
+    if len(raw) > limit:
+        raise ValueError(f"{path}: over {limit:,} bytes, the most a request body may have (PROFILER_MAX_BODY_BYTES)")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deep to be a spec") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a JSON object is expected (a spec, or a body the API takes)")
     return profile_body(data)
+
+
+def _max_body_bytes() -> int:
+    """The server's body limit, which a file sent to it must respect too (its setting, when set here)."""
+    value = os.environ.get("PROFILER_MAX_BODY_BYTES", "")
+    return int(value) if value.isascii() and value.isdigit() else DEFAULT_MAX_BODY_BYTES
 
 
 def _overridden(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -230,7 +246,8 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
         if "per_layer" in lat:
             per_layer = lat["per_layer"]
             out.write(
-                f"  per-layer ({per_layer['method']}) sum of means {per_layer['sum_of_means_ms']:.3f} ms "
+                f"  per-layer ({per_layer['method']}) sum "
+                f"{per_layer.get('sum_in_typical_forwards_ms', per_layer['sum_of_medians_ms']):.3f} ms "
                 f"= {per_layer['sum_over_end_to_end']:.2f} x end-to-end\n"
             )
             for layer in per_layer["layers"]:
@@ -356,6 +373,11 @@ def _run(args: argparse.Namespace, answer: Callable[[], dict[str, Any]], writers
             json.dump(body, out, indent=1)
         else:
             writers[args.format](body, out)
+    except (KeyError, TypeError, AttributeError) as exc:
+        if not args.server:
+            raise
+        print(f"error: {args.server} answered something that is not a report or a sweep ({exc!r})", file=sys.stderr)
+        return 1
     finally:
         if args.output:
             out.close()

@@ -16,7 +16,7 @@ def _cell(value: Any) -> Any:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as a formula (OWASP, CSV injection)
 
 
-class _Writer(csv.DictWriter[str]):
+class _Writer(csv.DictWriter):
     """A DictWriter whose text cells a spreadsheet shows as text: one that would start a formula gets a leading
     apostrophe (OWASP's advice for CSV injection); numbers are written as they are. Rows end in CRLF (RFC 4180),
     so that a cell holding a CR is quoted (the writer quotes the line terminator's characters only)."""

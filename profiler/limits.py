@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import LimitError, Loc
 
-__all__ = ["Limits"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "Limits"]
+
+
+DEFAULT_MAX_BODY_BYTES = 1_000_000  # a request body (the server's PROFILER_MAX_BODY_BYTES; the CLI reads no more)
 
 
 class Limits(BaseModel):

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal, TypedDict
 
 import httpx
 
-from .errors import BY_STATUS, JobCancelled, JobFailed, ServerError, ServerUnavailable, ServerUnreachable, WaitTimeout
+from .errors import (
+    BY_STATUS,
+    JobCancelled,
+    JobFailed,
+    ProtocolError,
+    ServerError,
+    ServerUnavailable,
+    ServerUnreachable,
+    WaitTimeout,
+)
 
 __all__ = ["DEFAULT_URL", "AsyncProfilerClient", "JobStatus", "ProfilerClient", "ResultPage", "profile_body"]
 
@@ -68,14 +78,33 @@ def _sweep_body(base: Json, grid: dict[str, list[Any]] | None, points: list[Json
 
 
 def _retry_after_s(response: httpx.Response, cap_s: float) -> float:
-    """The server's Retry-After (seconds or an HTTP date), within [0.1, cap_s]."""
+    """The server's Retry-After (seconds or an HTTP date), within [0.1, cap_s]; 1 s when it cannot be read."""
     value = response.headers.get("retry-after", "1")
     try:
         seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        seconds = when.timestamp() - time.time() if when else 1.0
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError, IndexError):
+            seconds = 1.0
+    if not math.isfinite(seconds):
+        seconds = 1.0
     return min(max(seconds, 0.1), cap_s)
+
+
+def _body(response: httpx.Response, method: str, path: str) -> Any:
+    """The answer's JSON, or ProtocolError with its status and the start of what came instead."""
+    try:
+        return response.json()
+    except ValueError:  # not JSON, or not UTF-8
+        raise ProtocolError(response.status_code, response.text[:200], method, path) from None
+
+
+def _job_id(response: httpx.Response, method: str, path: str) -> str:
+    body = _body(response, method, path)
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        raise ProtocolError(response.status_code, response.text[:200], method, path, "a 202 without a job id")
+    return body["id"]
 
 
 def _detail(response: httpx.Response) -> Any:
@@ -97,6 +126,12 @@ def _checked(response: httpx.Response, method: str, path: str, retry_after_s: fl
 
 def _page_params(**given: Any) -> Json:
     return {k: v for k, v in given.items() if v is not None}
+
+
+def _job_status(body: Any, path: str) -> JobStatus:
+    if not isinstance(body, dict) or not isinstance(body.get("state"), str):
+        raise ProtocolError(200, str(body)[:200], "GET", path, "a job status without a state")
+    return body  # type: ignore[return-value]
 
 
 def _final(status: JobStatus) -> Json:
@@ -173,7 +208,7 @@ class ProfilerClient:
         raise AssertionError("unreachable")
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._send(method, path, **kwargs).json()
+        return _body(self._send(method, path, **kwargs), method, path)
 
     # ---- the service ----
 
@@ -237,8 +272,8 @@ class ProfilerClient:
         body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
         response = self._send("POST", "/sweep", json=body)
         if response.status_code != 202:
-            return response.json()
-        return self.wait(response.json()["id"], progress=progress, timeout_s=timeout_s)
+            return _body(response, "POST", "/sweep")
+        return self.wait(_job_id(response, "POST", "/sweep"), progress=progress, timeout_s=timeout_s)
 
     def submit_sweep(
         self,
@@ -259,7 +294,7 @@ class ProfilerClient:
     # ---- jobs ----
 
     def job(self, job_id: str) -> JobStatus:
-        return self._json("GET", f"/jobs/{job_id}")
+        return _job_status(self._json("GET", f"/jobs/{job_id}"), f"/jobs/{job_id}")
 
     def cancel(self, job_id: str) -> JobStatus:
         """Stop a job: a running measurement stops at its next check; nothing of it is stored."""
@@ -355,7 +390,7 @@ class AsyncProfilerClient:
         raise AssertionError("unreachable")
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return (await self._send(method, path, **kwargs)).json()
+        return _body(await self._send(method, path, **kwargs), method, path)
 
     async def health(self) -> Json:
         return await self._json("GET", "/health")
@@ -409,8 +444,8 @@ class AsyncProfilerClient:
         body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
         response = await self._send("POST", "/sweep", json=body)
         if response.status_code != 202:
-            return response.json()
-        return await self.wait(response.json()["id"], progress=progress, timeout_s=timeout_s)
+            return _body(response, "POST", "/sweep")
+        return await self.wait(_job_id(response, "POST", "/sweep"), progress=progress, timeout_s=timeout_s)
 
     async def submit_sweep(
         self,
@@ -428,7 +463,7 @@ class AsyncProfilerClient:
         return await self._json("POST", "/sweep", json=body)
 
     async def job(self, job_id: str) -> JobStatus:
-        return await self._json("GET", f"/jobs/{job_id}")
+        return _job_status(await self._json("GET", f"/jobs/{job_id}"), f"/jobs/{job_id}")
 
     async def cancel(self, job_id: str) -> JobStatus:
         return await self._json("DELETE", f"/jobs/{job_id}")

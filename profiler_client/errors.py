@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "ProfilerClientError",
+    "ProtocolError",
     "ServerError",
     "ServerUnavailable",
     "ServerUnreachable",
@@ -30,6 +31,16 @@ class ServerUnreachable(ProfilerClientError):
 
 class WaitTimeout(ProfilerClientError):
     """A job was still running when ``wait`` gave up (the job itself goes on; ``cancel`` stops it)."""
+
+
+class ProtocolError(ProfilerClientError):
+    """An answer the client cannot read: not JSON, or JSON of another shape than the route's (a proxy's page,
+    another service on that port). ``status`` and the start of the body (``excerpt``) say what came back."""
+
+    def __init__(self, status: int, excerpt: str, method: str = "", path: str = "", why: str = "") -> None:
+        self.status = status
+        self.excerpt = excerpt
+        super().__init__(f"{method} {path}: {status}: {why or 'an answer that is not JSON'}: {excerpt!r}")
 
 
 class ServerError(ProfilerClientError):

@@ -279,7 +279,7 @@ function latencySummary(sides) {
     cell(String(e.repeats));
     cell(e.stop, "text");
     cell(verdict, `text verdict-${verdict}`);
-    cell(lat.per_layer ? `sum of means ${lat.per_layer.sum_of_means_ms.toFixed(3)} ms = ${lat.per_layer.sum_over_end_to_end.toFixed(2)}× (${lat.per_layer.method})` : "–", "text");
+    cell(lat.per_layer ? `sum ${(lat.per_layer.sum_in_typical_forwards_ms ?? lat.per_layer.sum_of_medians_ms).toFixed(3)} ms = ${lat.per_layer.sum_over_end_to_end.toFixed(2)}× (${lat.per_layer.method})` : "–", "text");
     if (verdict === "noisy") {
       const warning = document.createElement("div");
       warning.className = "warning";

@@ -8,7 +8,7 @@ On the CPU the probes read ``time.perf_counter_ns`` (two reads per node, about 0
 measured, not guessed: the same probe calls with nothing between them are timed in the same generated form
 (``probe_cost``), and each node's interval loses that much. Time outside every node (a block's call, between
 layers) is real and belongs to no layer: the per-layer sum comes out a little below the end-to-end figure,
-and the result says by how much (``sum_over_end_to_end``).
+and the result says by how much (``sum_over_end_to_end``, over typical forwards: ``LayerSum``).
 
 On a CUDA device the probes open and close a ``torch.profiler`` range per node, and a layer's time is the
 device time of the kernels its range launched, which recording on the host does not change.
@@ -33,7 +33,7 @@ from .options import LatencyOptions
 from .progress import Progress
 from .stats import Stats, repeat_until, summarize
 
-__all__ = ["ProbeCost", "in_context_layers", "probe_cost"]
+__all__ = ["LayerSum", "ProbeCost", "in_context_layers", "probe_cost"]
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,12 @@ def in_context_layers(
     opts: LatencyOptions,
     deadline: float,
     progress: Progress,
-) -> tuple[Stats, list[tuple[str, Stats]], ProbeCost | None]:
+) -> tuple[Stats, list[tuple[str, Stats]], ProbeCost | None, LayerSum | None]:
     """The end-to-end figure and (name, stats) for every leaf and op of generated ``model`` in execution
-    order, and the probes' cost taken out (CPU). Chunks of plain forwards (``forward`` on ``clock``, a CUDA
-    graph's replay where there is one: the end-to-end samples) alternate with as many probed forwards on ``x``
-    (the per-layer samples), so that both figures see the same state of the host; the stopping rule runs on
-    the end-to-end samples, until ``deadline``."""
+    order, the probes' cost taken out (CPU), and how the layers add up (``LayerSum``). Chunks of plain forwards
+    (``forward`` on ``clock``, a CUDA graph's replay where there is one: the end-to-end samples) alternate with
+    as many probed forwards on ``x`` (the per-layer samples), so that both figures see the same state of the
+    host; the stopping rule runs on the end-to-end samples, until ``deadline``."""
     names = timed_names(model)
     per_layer: dict[str, list[float]] = defaultdict(list)
     if device.type == "cuda":
@@ -136,11 +136,42 @@ def in_context_layers(
             for i, name in enumerate(names * count):
                 per_layer[name].append(max(values[2 * i + 1] - values[2 * i] - cost_ns, 0.0) / 1e6)
 
+    plain_samples: list[float] = []
+
     def sample(count: int) -> list[float]:
         plain = clock.sample(forward, count)  # no probe at all in these
+        plain_samples.extend(plain)
         probed_forwards(count)
         return plain
 
     end_to_end = repeat_until(sample, opts, deadline, progress)
     layers = [(name, summarize(per_layer[name], end_to_end.stop)) for name in names if per_layer[name]]
-    return end_to_end, layers, cost
+    return end_to_end, layers, cost, _typical_sum(per_layer, names, plain_samples)
+
+
+@dataclass(frozen=True)
+class LayerSum:
+    """How the layers add up, over typical forwards: the mean per-layer sum over the probed forwards whose
+    per-layer total lies between its quartiles, beside the mean of the plain forwards between theirs (the
+    interquartile mean). Means add and medians do not: on a busy host most forwards have a hiccup in some
+    layer, which every layer's median leaves out; the quartiles leave out the stalled forwards of either kind."""
+
+    layers_ms: float
+    end_to_end_ms: float
+
+
+def _interquartile(values: list[float]) -> list[int]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    quarter = len(order) // 4
+    return order[quarter : len(order) - quarter] or order
+
+
+def _typical_sum(per_layer: dict[str, list[float]], names: list[str], plain: list[float]) -> LayerSum | None:
+    columns = [per_layer[name] for name in names]
+    forwards = min((len(c) for c in columns), default=0)
+    if not forwards or not plain:
+        return None
+    totals = [sum(c[k] for c in columns) for k in range(forwards)]  # each node once per forward, in order
+    typical = _interquartile(totals)
+    middle = _interquartile(plain)
+    return LayerSum(statistics.fmean(totals[k] for k in typical), statistics.fmean(plain[k] for k in middle))

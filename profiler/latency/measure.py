@@ -21,7 +21,7 @@ from ..errors import MeasurementOutOfMemory
 from ..model.codegen import is_generated
 from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, local_name, resolve_device
-from .in_context import ProbeCost, in_context_layers, probe_cost
+from .in_context import LayerSum, ProbeCost, in_context_layers, probe_cost
 from .options import LatencyOptions
 from .progress import Progress
 from .quality import ContentionProbe, verdict
@@ -64,6 +64,7 @@ class LatencyResult:
     roofs: Roofs | None = None
     per_layer_method: str | None = None  # what was done: "in_context" or "isolated"
     probe_cost: ProbeCost | None = None
+    layer_sum: LayerSum | None = None  # in context: how the layers add up over typical forwards
     host: str | None = None  # the host it ran on, when not the server's own (a cluster device)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,22 +90,28 @@ class LatencyResult:
             out["roofs"] = self.roofs.to_dict()
         if self.layers:
             medians = sum(layer.stats.median for layer in self.layers)
-            means = sum(layer.stats.mean for layer in self.layers)
             out["per_layer"] = {
                 "method": self.per_layer_method,
                 "how": _per_layer_how(self.per_layer_method, self.device, opts, self.probe_cost),
                 "sum_of_medians_ms": medians,
-                "sum_of_means_ms": means,
                 "end_to_end_median_ms": self.end_to_end.median,
-                "end_to_end_mean_ms": self.end_to_end.mean,
-                # Means add up and medians do not: on a busy host most forwards have a hiccup in some layer,
-                # which each layer's median leaves out. The share of a forward that the layers hold, nothing
-                # rescaled:
-                "sum_over_end_to_end": means / self.end_to_end.mean if self.end_to_end.mean else None,
-                "layers": [
+                "sum_over_end_to_end": medians / self.end_to_end.median if self.end_to_end.median else None,
+            }
+            if self.layer_sum is not None:  # in context: over typical forwards, where means add up
+                typical = self.layer_sum
+                out["per_layer"].update(
+                    sum_in_typical_forwards_ms=typical.layers_ms,
+                    end_to_end_typical_ms=typical.end_to_end_ms,
+                    sum_over_end_to_end=typical.layers_ms / typical.end_to_end_ms if typical.end_to_end_ms else None,
+                    sum_how="the mean per-layer total of the probed forwards between that total's quartiles, over "
+                    "the mean of the plain forwards between theirs: means add up and medians do not (on a busy "
+                    "host most forwards have a hiccup in some layer, which each layer's median leaves out)",
+                )
+            out["per_layer"].update(
+                layers=[
                     {"name": layer.name, **layer.stats.to_dict(), **(layer.roofline or {})} for layer in self.layers
                 ],
-            }
+            )
             if self.probe_cost is not None:
                 out["per_layer"]["probe_cost"] = self.probe_cost.to_dict()
         return out
@@ -213,9 +220,12 @@ def _measure_latency(
             progress.done_steps = opts.warmup
             timed: list[tuple[str, Stats]] = []
             cost = None
+            layer_sum = None
             if in_context:  # the whole forward, interleaved with the profiled ones
                 assert isinstance(model, fx.GraphModule)  # checked above
-                end_to_end, timed, cost = in_context_layers(model, x, fn, clock, device, opts, deadline, progress)
+                end_to_end, timed, cost, layer_sum = in_context_layers(
+                    model, x, fn, clock, device, opts, deadline, progress
+                )
                 quality = verdict(end_to_end, opts, probe.read())
             else:
                 # With layers to time alone too, the whole forward gets a fair share of the budget, not all of it.
@@ -255,6 +265,7 @@ def _measure_latency(
         roofs=roofs,
         per_layer_method=("in_context" if in_context else "isolated") if opts.per_layer else None,
         probe_cost=cost,
+        layer_sum=layer_sum,
     )
 
 
