@@ -6,6 +6,7 @@ import uvicorn
 
 from profiler.cluster import require_ray
 
+from .http_protocol import bounded_protocol
 from .settings import get_settings
 
 if __name__ == "__main__":
@@ -19,4 +20,11 @@ if __name__ == "__main__":
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
-    uvicorn.run("app.main:app", host=settings.host, port=settings.port)
+    uvicorn.run(
+        "app.main:app",
+        host=settings.host,
+        port=settings.port,
+        http=bounded_protocol(settings.header_timeout_s),
+        limit_concurrency=settings.max_connections,  # past it, a new request is answered 503 at once
+        timeout_keep_alive=settings.keep_alive_s,
+    )

@@ -101,8 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fvcore_counting = CountingProcesses(
         settings.fvcore_concurrency, memory_bytes=settings.max_activation_bytes, name="fvcore counting"
     )
-    app.add_middleware(JsonBodyCheck, max_depth=settings.max_json_depth)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outside the check: it reads the body
+    app.add_middleware(JsonBodyCheck, max_depth=settings.max_json_depth, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )  # outside the check: it reads the body
     if settings.api_token:
         app.add_middleware(RequireToken, token=settings.api_token)
     if settings.cors_origins:  # outermost, so browsers get CORS headers on 401 and 413 too

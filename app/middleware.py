@@ -1,8 +1,9 @@
-"""ASGI middleware: an optional API token, a limit on request body size (413 before it is read), and a check
-of JSON bodies that FastAPI's parser would take but no answer could carry."""
+"""ASGI middleware: an optional API token, a limit on request body size (413 before it is read), a time limit
+on reading it (408), and a check of JSON bodies that FastAPI's parser would take but no answer could carry."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Any
@@ -14,9 +15,10 @@ from .settings import ENV_PREFIX
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,16 +34,21 @@ class BodySizeLimit:
         # No length (chunked): read up to the limit here, then hand the app the body as one message. Refusing
         # inside the app would not do: the framework turns any error while reading a body into a 400.
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    body += message.get("body", b"")
+                    if len(body) > self.max_bytes:
+                        await self._refuse(send)
+                        return
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _body_too_slow(send, self.timeout_s)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -71,30 +78,37 @@ class BodySizeLimit:
 
 
 class JsonBodyCheck:
-    """A JSON body that no answer could carry is a 422 before any route sees it, in the shape of FastAPI's own
-    ``json_invalid`` error: a lone surrogate (``"\\ud800"``: JSON allows it, UTF-8 has no bytes for it, so an
-    answer echoing it could not be encoded) and nesting deeper than ``max_depth`` (no spec is half as deep; an
-    encoder stops at a few hundred levels). Inside ``BodySizeLimit``, so the body it reads is bounded."""
+    """Reads each request's body within ``timeout_s`` (else a 408: a body that trickles in would hold a
+    connection for ever), then refuses a JSON body that no answer could carry with a 422 in the shape of
+    FastAPI's own ``json_invalid`` error: a lone surrogate (``"\\ud800"``: JSON allows it, UTF-8 has no bytes for
+    it, so an answer echoing it could not be encoded) and nesting deeper than ``max_depth`` (no spec is half as
+    deep; an encoder stops at a few hundred levels). Inside ``BodySizeLimit``, so the body it reads is bounded."""
 
-    def __init__(self, app: ASGIApp, max_depth: int) -> None:
+    def __init__(self, app: ASGIApp, max_depth: int, timeout_s: float) -> None:
         self.app = app
         self.max_depth = max_depth
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        content_type = dict(scope.get("headers", ())).get(b"content-type", b"application/json")
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or b"json" not in content_type:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _body_too_slow(send, self.timeout_s)
+            return
         body = b"".join(chunks)
-        problem = self._problem(body) if body else None
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"application/json")
+        problem = self._problem(body) if body and b"json" in content_type else None
         if problem is not None:
             await _send_json(send, 422, {"detail": [problem]})
             return
@@ -133,9 +147,16 @@ class JsonBodyCheck:
         return None
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+async def _body_too_slow(send: Send, timeout_s: float) -> None:
+    msg = f"the request body took over {timeout_s:g} s to arrive ({ENV_PREFIX}BODY_TIMEOUT_S)"
+    await _send_json(send, 408, {"detail": msg}, [(b"connection", b"close")])
+
+
+async def _send_json(
+    send: Send, status: int, content: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(content).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

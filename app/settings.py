@@ -43,6 +43,14 @@ class Settings(BaseSettings, Limits):
     store_max_age_days: float | None = Field(None, gt=0, description="results older than this are removed")
 
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, description="largest request body (413 past it)")
+    max_connections: int = Field(
+        200, ge=1, description="open connections and requests in flight (python -m app); past it a request is a 503"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=3600, description="a request's headers must arrive within this (python -m app), else closed"
+    )
+    body_timeout_s: float = Field(30.0, gt=0, le=3600, description="a request's body must arrive within this (408)")
+    keep_alive_s: int = Field(5, ge=1, le=3600, description="an idle kept-alive connection is closed after this")
     max_json_depth: int = Field(32, ge=4, le=200, description="deepest nesting of a JSON body (422 past it)")
 
     # Timing runs in a child process per device, away from the server's interpreter (off: in a thread of the

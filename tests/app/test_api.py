@@ -180,7 +180,7 @@ def test_body_without_content_length_is_counted() -> None:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(BodySizeLimit(app, max_bytes=1000)({"type": "http", "headers": []}, receive, send))
+    asyncio.run(BodySizeLimit(app, max_bytes=1000, timeout_s=60)({"type": "http", "headers": []}, receive, send))
     assert sent[0]["status"] == 413
 
 
