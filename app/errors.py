@@ -15,6 +15,7 @@ from profiler import ClusterUnavailableError, DeviceBusyError, DeviceUnavailable
 from profiler.spec.problems import clean_errors
 
 from .settings import ENV_PREFIX
+from .store import StoreUnavailable
 
 
 def _body_loc(loc: tuple) -> list:
@@ -43,6 +44,11 @@ async def device_unavailable(request: Request, exc: Exception) -> JSONResponse:
 async def device_busy(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DeviceBusyError)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    detail = f"{exc}; the answer was not kept: send the request again once the server's operator has made room"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "30"})
 
 
 async def cluster_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -80,5 +86,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DeviceUnavailableError, device_unavailable)
     app.add_exception_handler(DeviceBusyError, device_busy)
     app.add_exception_handler(ClusterUnavailableError, cluster_unavailable)
+    app.add_exception_handler(StoreUnavailable, store_unavailable)
     app.add_exception_handler(SpecError, spec_error)
     app.add_exception_handler(LimitError, limit_error)

@@ -8,6 +8,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -61,6 +62,10 @@ class _Row:
     values: tuple[Any, ...]  # id, kind, name, created, request, summary, body
     committed: threading.Event = field(default_factory=threading.Event)
     error: Exception | None = None
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be written now (disk full, read-only, locked): the request may be sent again later."""
 
 
 class ResultStore:
@@ -180,6 +185,8 @@ class ResultStore:
             conn = self._connect()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if self._stored_bytes < 0:  # a write failed before its count was known: count again
+                    self._stored_bytes = self._count_bytes(conn)
                 conn.executemany(
                     "INSERT INTO results (id, kind, name, created, request, summary, body) VALUES (?,?,?,?,?,?,?)",
                     [r.values for r in rows],
@@ -189,9 +196,16 @@ class ResultStore:
                 evicted = self._evict(conn, max(r.values[3] for r in rows))
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
-                self._stored_bytes = self._count_bytes(conn)
+                self._stored_bytes = -1  # unknown until recounted: nothing is evicted on a guess
+                with contextlib.suppress(sqlite3.Error):  # a failed COMMIT (disk full) has rolled back already
+                    conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._stored_bytes = self._count_bytes(conn)
                 raise
+        except sqlite3.Error as exc:
+            error = StoreUnavailable(f"the result store cannot be written: {exc} ({type(exc).__name__})")
+            for r in rows:
+                r.error = error
         except Exception as exc:
             for r in rows:
                 r.error = exc
