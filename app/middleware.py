@@ -49,32 +49,14 @@ class BodySizeLimit:
         except TimeoutError:
             await _body_too_slow(send, self.timeout_s)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(bytes(body), receive), send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body over {self.max_bytes:,} bytes; the server's operator can "
-                f"raise it with {ENV_PREFIX}MAX_BODY_BYTES"
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
+        detail = (
+            f"request body over {self.max_bytes:,} bytes; the server's operator can "
+            f"raise it with {ENV_PREFIX}MAX_BODY_BYTES"
         )
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, {"detail": detail})
 
 
 class JsonBodyCheck:
@@ -112,16 +94,7 @@ class JsonBodyCheck:
         if problem is not None:
             await _send_json(send, 422, {"detail": [problem]})
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(body, receive), send)
 
     def _problem(self, body: bytes) -> dict[str, Any] | None:
         try:
@@ -145,6 +118,20 @@ class JsonBodyCheck:
             children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
             stack.extend((child, depth + 1) for child in children)
         return None
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, as one message, then the connection's own."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _body_too_slow(send: Send, timeout_s: float) -> None:

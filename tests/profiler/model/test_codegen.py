@@ -8,33 +8,18 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from torch.profiler import ProfilerActivity, profile
 from torchvision.models import get_model
 
 from bench.timed_model import unnested
 from profiler import PRESETS, build_model, parse_spec, plan_model
 from profiler import profile as profile_spec
+from profiler.latency.peak_memory import forward_peak_bytes
 from profiler.model.codegen import generate, probed, timed_names
 from profiler.model.graph import INPUT, Add, Graph, Node
 from profiler.model.layers import Act, BatchNorm, Conv, Dropout, Flatten
 
 TWINS = sorted(p for p in PRESETS if p != "mobilenet_v1")
 RESOLUTION = 96  # small enough for every preset in CI; the bench compares them at their own resolution
-
-
-def peak_bytes(model: nn.Module, x: torch.Tensor) -> int:
-    """The highest running total of torch.profiler's memory events over one forward (after a warm-up one)."""
-    with torch.inference_mode():
-        model(x)
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model(x)
-    assert prof.profiler is not None
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    running = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        running += event.nbytes()
-        peak = max(peak, running)
-    return peak
 
 
 def _same_weights(ours: nn.Module, theirs: nn.Module) -> None:
@@ -68,11 +53,11 @@ def test_preset_runs_and_allocates_as_torchvision(name: str) -> None:
     # Equal up to float32 rounding, which 50-odd layers amplify: relative to the output's scale.
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4 * float(expected.abs().max()))
     assert torch.equal(x, before)  # the input is never written over
-    peak = peak_bytes(ours, x)
-    assert peak <= 1.05 * peak_bytes(theirs, x)
+    peak = forward_peak_bytes(ours, x)
+    assert peak <= 1.05 * forward_peak_bytes(theirs, x)
     # torchvision nests stages in nn.Sequential containers, and a container's caller holds the stage's input
     # until the stage returns; written straight, nothing does. Its blocks called one after another:
-    assert peak == pytest.approx(peak_bytes(unnested(theirs), x), rel=0.05)
+    assert peak == pytest.approx(forward_peak_bytes(unnested(theirs), x), rel=0.05)
 
 
 def test_values_are_freed_after_their_last_use() -> None:
@@ -86,7 +71,7 @@ def test_values_are_freed_after_their_last_use() -> None:
         return generate(Graph(tuple(nodes))).eval()
 
     x = torch.randn(1, chs, size, size)
-    short, long = peak_bytes(chain(2), x), peak_bytes(chain(12), x)
+    short, long = forward_peak_bytes(chain(2), x), forward_peak_bytes(chain(12), x)
     assert long == short
     assert long < 4 * layer_bytes < 12 * layer_bytes
 
