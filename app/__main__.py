@@ -8,6 +8,7 @@ from profiler.cluster import require_ray
 
 from .http_protocol import bounded_protocol
 from .settings import get_settings
+from .store import ResultStore, StoreUnavailable
 
 if __name__ == "__main__":
     settings = get_settings()
@@ -20,6 +21,15 @@ if __name__ == "__main__":
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+    store = ResultStore(settings.store_path)
+    try:  # the lifespan checks again (for other servers); here a clear message, not a traceback
+        store.open()
+        store.check_writable()
+    except StoreUnavailable as exc:
+        print(f"error: {exc}; set PROFILER_STORE_PATH to a writable file", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        store.close()
     uvicorn.run(
         "app.main:app",
         host=settings.host,

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -125,9 +125,9 @@ def run_count(state: Any, settings: Settings, counter: str, fn: Callable[..., T]
                         {
                             "type": "limit",
                             "loc": ["body", "counter"],
-                            "msg": f"fvcore's count (a traced forward on the CPU) took longer than {exc.timeout_s:g} s "
-                            f"and was stopped: use counter=shapes (the same figures from shapes), a smaller spec, "
-                            f"or raise {ENV_PREFIX}FVCORE_TIMEOUT_S",
+                            "msg": "the traced forward on the CPU (fvcore's count, an ONNX export) took longer than "
+                            f"{exc.timeout_s:g} s and was stopped: use counter=shapes (the same figures from shapes), "
+                            f"a smaller spec, or raise {ENV_PREFIX}FVCORE_TIMEOUT_S",
                         }
                     ],
                 ) from None
@@ -146,15 +146,19 @@ class CountingProcesses:
         self.name = name
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._context = multiprocessing.get_context("spawn")
+        # 1: the processes drop the work in hand (stop_requested). A shared byte, no lock: an Event's semaphores
+        # would outlive the server (the resource tracker reports them at exit).
+        self._stop = self._context.RawValue("b", 0)
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=self._context,
                     initializer=_prepare,
-                    initargs=(os.getpid(), self.memory_bytes),
+                    initargs=(os.getpid(), self.memory_bytes, self._stop),
                 )
             return self._pool
 
@@ -192,17 +196,40 @@ class CountingProcesses:
                 503, f"a {self.name} process died and is being replaced; retry", headers={"Retry-After": "2"}
             ) from None
 
-    def run_many(self, fn: Callable[..., T], arg_lists: list[tuple[Any, ...]]) -> list[T]:
-        """Blocking: ``fn(*args)`` for each of ``arg_lists``, spread over the processes, results in order."""
+    def submit_many(self, fn: Callable[..., T], arg_lists: list[tuple[Any, ...]]) -> list[Future[T]]:
+        """``fn(*args)`` for each of ``arg_lists``, spread over the processes; ``results`` collects them."""
         executor = self._executor()
-        futures = [executor.submit(fn, *args) for args in arg_lists]
+        return [executor.submit(fn, *args) for args in arg_lists]
+
+    def results(self, futures: list[Any]) -> list[Any]:
+        """The results of finished ``submit_many`` futures, in order (503 when a process died meanwhile)."""
         try:
             return [future.result() for future in futures]
         except BrokenProcessPool:
-            self._replace(executor, kill=False)
+            with self._lock:
+                executor = self._pool
+            if executor is not None:
+                self._replace(executor, kill=False)
             raise HTTPException(
                 503, f"a {self.name} process died and is being replaced; retry", headers={"Retry-After": "2"}
             ) from None
+
+    async def abandon(self, futures: list[asyncio.Future[Any]], wait_s: float = 30.0) -> None:
+        """Stop ``futures`` (their work is no longer wanted): work that checks ``stop_requested`` ends at its
+        next check; past ``wait_s`` the processes are killed (the next call starts new ones)."""
+        self._stop.value = 1
+        try:
+            _, pending = await asyncio.wait(futures, timeout=wait_s)
+        finally:
+            self._stop.value = 0
+        for future in futures:
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: a stopped chunk's exception is the expected end, not an error
+        if pending:
+            with self._lock:
+                executor = self._pool
+            if executor is not None:
+                self._replace(executor, kill=True)
 
     def _replace(self, executor: ProcessPoolExecutor, *, kill: bool) -> None:
         with self._lock:
@@ -224,10 +251,20 @@ def _ready() -> bool:
     return True
 
 
-def _prepare(parent: int, memory_bytes: int) -> None:
+_stop_flag: Any = None  # in a counting process: its pool's stop flag
+
+
+def stop_requested() -> bool:
+    """In a counting process: whether the server wants the work in hand dropped (its client left)."""
+    return _stop_flag is not None and bool(_stop_flag.value)
+
+
+def _prepare(parent: int, memory_bytes: int, stop: Any) -> None:
     """In each counting process, once: keep the imports out of the collector's full passes (as the server
     does), exit with the server (a pool process holds both ends of its task queue, so it never sees the server
-    go), and cap its memory."""
+    go), cap its memory, and keep the pool's stop flag."""
+    global _stop_flag
+    _stop_flag = stop
     gc.freeze()
     bound_child(parent, memory_bytes)
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from profiler import ClusterUnavailableError, DeviceBusyError, DeviceUnavailableError, LimitError, SpecError
 from profiler.spec.problems import clean_errors
 
+from .jobs import JobsFull
 from .settings import ENV_PREFIX
 from .store import StoreUnavailable
 
@@ -49,6 +50,10 @@ async def device_busy(request: Request, exc: Exception) -> JSONResponse:
 async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     detail = f"{exc}; the answer was not kept: send the request again once the server's operator has made room"
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "30"})
+
+
+async def jobs_full(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
 
 
 async def cluster_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -87,5 +92,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DeviceBusyError, device_busy)
     app.add_exception_handler(ClusterUnavailableError, cluster_unavailable)
     app.add_exception_handler(StoreUnavailable, store_unavailable)
+    app.add_exception_handler(JobsFull, jobs_full)
     app.add_exception_handler(SpecError, spec_error)
     app.add_exception_handler(LimitError, limit_error)

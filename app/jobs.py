@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from profiler import Job, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 
-from .store import ResultStore, encode, latency_summary
+from .store import ResultStore, TooLargeToStore, encode, latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ class ProfileJob(Finishes):
                 self.store.add_encoded("profile", self._body(latency), summary=summary, result_id=self.id)
                 self.saved = True
         except Exception as exc:  # the measurement is still answered; only keeping it failed
-            log.exception("storing job %s failed", self.id)
-            self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
+            self.save_error = store_error(self.id, exc)
         finally:
             # Finished results live in the store, not here. A cancelled job keeps only its devices' entries;
             # one whose store failed (or that has none) keeps its report, to be answered still.
@@ -138,17 +137,30 @@ class ProfileJob(Finishes):
         return status[:-1] + b',"report":' + self.result() + b"}" if self.done else status
 
 
+def store_error(job_id: str, exc: Exception) -> str:
+    """Why a finished job's answer was not stored (answered from the job only)."""
+    if isinstance(exc, TooLargeToStore):
+        return str(exc)
+    log.exception("storing job %s failed", job_id)
+    return f"the result could not be stored: {type(exc).__name__}: {exc}"
+
+
 def latency_entry(job: Job) -> dict[str, Any]:
+    """A device's (and runtime's) figures, or why it has none."""
     if job.future.cancelled():
-        return {"device": job.device, "error": "cancelled"}
+        return _failed(job, "cancelled")
     exc = job.future.exception()
     if exc is None:
         return job.future.result().to_dict()
     if isinstance(exc, MeasurementCancelled):
-        return {"device": job.device, "error": "cancelled"}
+        return _failed(job, "cancelled")
     if isinstance(exc, (MeasurementOutOfMemory, MeasurementFailed)):
-        return {"device": job.device, "error": str(exc)}
-    return {"device": job.device, "error": f"{type(exc).__name__}: {exc}"}
+        return _failed(job, str(exc))
+    return _failed(job, f"{type(exc).__name__}: {exc}")
+
+
+def _failed(job: Job, error: str) -> dict[str, Any]:
+    return {"device": job.device, "runtime": {"name": job.runtime}, "error": error}
 
 
 class AnyJob(Protocol):
@@ -163,19 +175,45 @@ class AnyJob(Protocol):
     def status_body(self) -> bytes: ...
 
 
+class JobsFull(RuntimeError):
+    """Every job slot holds a job still running: a new one must wait for one to finish."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__(
+            f"{capacity} jobs are running (PROFILER_MAX_JOBS); retry once one has finished, or cancel one "
+            "(DELETE /jobs/{id})"
+        )
+
+
 class JobStore:
+    """Jobs of every kind (profiles, sweeps, ...) in memory, at most ``capacity``: a new job takes the slot of
+    the oldest finished one, and is refused (JobsFull) when every slot holds a running job."""
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._jobs: OrderedDict[str, AnyJob] = OrderedDict()
         self._lock = threading.Lock()
 
-    def add(self, job: AnyJob) -> None:
+    def _make_room(self) -> None:
+        while len(self._jobs) >= self.capacity:
+            finished = next((k for k, v in self._jobs.items() if v.done), None)
+            if finished is None:
+                raise JobsFull(self.capacity)
+            del self._jobs[finished]
+
+    def check_room(self) -> None:
+        """Raise JobsFull now, before a job's work (counting its points) is done, if it could not be added."""
         with self._lock:
-            while len(self._jobs) >= self.capacity:
-                finished = next((k for k, v in self._jobs.items() if v.done), None)
-                if finished is None:
-                    break  # never drop a running job: the device queue bounds how many there are
-                del self._jobs[finished]
+            self._make_room()
+
+    def add(self, job: AnyJob) -> None:
+        """Keep ``job``; JobsFull (and the job cancelled) when every slot holds a running job."""
+        with self._lock:
+            try:
+                self._make_room()
+            except JobsFull:
+                job.cancel()
+                raise
             self._jobs[job.id] = job
 
     def get(self, job_id: str) -> AnyJob | None:

@@ -22,7 +22,7 @@ from . import errors
 from .counting import CountingProcesses
 from .jobs import JobStore
 from .middleware import BodySizeLimit, JsonBodyCheck, RequireToken
-from .routes import compare, dashboard, devices, docs, health, jobs, presets, profile, profiles, sweeps
+from .routes import compare, dashboard, devices, docs, export, health, jobs, presets, profile, profiles, sweeps
 from .settings import Settings, get_settings
 from .store import ResultStore
 
@@ -32,6 +32,7 @@ log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: shown wherever
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store.open()  # a store path that cannot be written fails the start, not the first request
+    app.state.store.check_writable()  # ... nor an existing store on a read-only mount
     if app.state.counting is not None:
         await run_in_threadpool(app.state.counting.start)
     # The many objects of torch, fvcore and the app's imports live as long as the process: keep them out of
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory_bytes=settings.memory_results_bytes,
         max_bytes=settings.store_max_bytes,
         max_age_s=settings.store_max_age_days * 86_400 if settings.store_max_age_days else None,
+        max_result_share=settings.store_max_result_share,
     )
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profile.router)
     app.include_router(compare.router)
     app.include_router(sweeps.router)
+    app.include_router(export.router)  # before profiles: /profiles/{id}/model.onnx is its route
     app.include_router(profiles.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)

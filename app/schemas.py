@@ -11,9 +11,14 @@ from pydantic.dataclasses import dataclass
 
 from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, ModelSpec
 from profiler.latency.options import MAX_BATCH
+from profiler.latency.runtimes import RuntimeName
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
+
+
+def _eager() -> list[RuntimeName]:
+    return ["eager"]
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
@@ -32,11 +37,19 @@ class DeviceLatency(MeasureOptions):
     batch_size: StrictInt | None = Field(
         default=None, ge=1, le=MAX_BATCH, description="default: the request's batch_size"
     )
+    runtimes: list[RuntimeName] = Field(
+        default_factory=_eager,
+        min_length=1,
+        max_length=4,
+        description="what runs the model, one latency entry per device and runtime: eager (PyTorch as built), "
+        "onnxruntime (the exported ONNX model, every graph optimization on), openvino (its CPU plugin; pip install "
+        "'archprofiler[openvino]'), compiled (torch.compile with inductor)",
+    )
 
-    def options(self, device: str, batch_size: int) -> LatencyOptions:
-        """The core's options of one device's measurement."""
+    def options(self, device: str, batch_size: int, runtime: str = "eager") -> LatencyOptions:
+        """The core's options of one device's measurement on one runtime."""
         knobs = {f.name: getattr(self, f.name) for f in fields(MeasureOptions)}
-        return LatencyOptions(**knobs, device=device, batch_size=self.batch_size or batch_size)
+        return LatencyOptions(**knobs, device=device, runtime=runtime, batch_size=self.batch_size or batch_size)
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)

@@ -5,6 +5,7 @@ A route hands its request here and returns what it gets."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -15,18 +16,20 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from profiler import DeviceBusyError, DeviceWorkers, Job
-from profiler.sweep import Sweep, plan_sweep
+from profiler import DeviceBusyError, DeviceWorkers, Job, ModelSpec, ProfilerError, spec_onnx
+from profiler.sweep import Sweep, check_answer_size, plan_sweep
 
 from .counting import Encoded, compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
 from .jobs import AnyJob, JobStore, ProfileJob
 from .schemas import CompareRequest, DeviceLatency, LatencyRequest, ProfileRequest, SweepRequest
 from .settings import Settings, SettingsDep
-from .store import Kind, ResultStore, Stored, request_digest, stored_response
-from .sweeps import SweepJob, assemble, chunks, count_chunk, counted_points, sweep_summary
+from .store import Kind, ResultStore, Stored, TooLargeToStore, request_digest, stored_response, unstored_response
+from .sweeps import Chunk, SweepJob, assemble, check_total, chunks, count_chunk, sweep_summary
 
 _PROFILE_JSON = TypeAdapter(ProfileRequest)
 _POLL_S = 0.05
+_DISCONNECT_POLL_S = 0.25
+log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: shown wherever its messages are
 T = TypeVar("T")
 
 
@@ -69,6 +72,8 @@ class ProfileService:
             else:
                 counted = await self._in_thread(request.counter, self._find_or_count, request, digest)
             return await self._stored(counted, "profile", digest)
+        if request.latency.job:
+            self.jobs.check_room()  # before counting and queueing anything
         job = await self._in_thread(request.counter, self._submit, request, request.latency)
         if request.latency.job:
             self.jobs.add(job)
@@ -104,13 +109,20 @@ class ProfileService:
         if isinstance(counted, Response):
             return counted
         body, summary = counted
-        stored = await to_thread.run_sync(partial(self.store.add_encoded, kind, body, summary=summary, request=digest))
+        return await to_thread.run_sync(partial(self._add, kind, body, summary, digest))
+
+    def _add(self, kind: Kind, body: bytes, summary: dict[str, Any], digest: str) -> Response:
+        """Store a new answer and send it; one too large to keep is sent with ``stored: false`` and why."""
+        try:
+            stored = self.store.add_encoded(kind, body, summary=summary, request=digest)
+        except TooLargeToStore as exc:
+            return unstored_response(body, str(exc))
         return stored_response(stored, cached=False)
 
     def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
         """Count (where counts run), check every device's measurement, then queue them all or none."""
         devices = dict.fromkeys(self.workers.pick(name) for name in latency.devices)  # cuda and cuda:0 are one
-        options = [latency.options(device, request.batch_size) for device in devices]
+        options = [latency.options(d, request.batch_size, r) for d in devices for r in dict.fromkeys(latency.runtimes)]
         body, summary, measurements = self._count_in_place(
             request.counter,
             count_for_latency,
@@ -178,69 +190,103 @@ class ProfileService:
 
     # ---- sweeps ----------------------------------------------------------------------------------------
 
-    async def sweep(self, request: SweepRequest) -> Response:
+    async def sweep(self, request: SweepRequest, is_disconnected: Callable[[], Awaitable[bool]]) -> Response:
         """A count-only sweep is answered (and stored, or answered from the store when identical); one with
-        latency is counted, then measured as a job (202)."""
+        latency is counted, then measured as a job (202). One sweep counts at a time (each takes every sweep
+        process); a client that leaves while its sweep counts stops it."""
         if request.latency is None:
             digest = request_digest(b"sweep:" + request.model_dump_json().encode())
             recent = self.store.recall(digest)
             if recent is not None:
                 return stored_response(recent, cached=True)
-            return await to_thread.run_sync(self._sweep_stored, request, digest, limiter=self.state.sweep_threads)
-        job = await to_thread.run_sync(self._sweep_job, request, request.latency, limiter=self.state.sweep_threads)
+            async with self.state.sweep_threads:
+                found = await to_thread.run_sync(self.store.find_request, digest)
+                if found is not None:
+                    return stored_response(found, cached=True)
+                began = time.time()
+                planned = await to_thread.run_sync(self._plan_sweep, request, request.layers)
+                chunked = await self._count_sweep(planned, request, began, is_disconnected)
+                body = await to_thread.run_sync(assemble, planned, request.batch_size, chunked, time.time() - began)
+            errors = sum(c is None for _, costs in chunked for c in costs)
+            return await to_thread.run_sync(self._add, "sweep", body, sweep_summary(planned, errors), digest)
+        self.jobs.check_room()  # before its points are counted
+        async with self.state.sweep_threads:
+            began = time.time()
+            planned = await to_thread.run_sync(self._plan_sweep, request, True)
+            chunked = await self._count_sweep(planned, request, began, is_disconnected)
+        job = await to_thread.run_sync(self._sweep_job, request, request.latency, planned, chunked, began)
         self.jobs.add(job)
         return JSONResponse(job.status(), status_code=202, headers={"Location": f"/sweeps/{job.id}"})
 
-    def _plan_sweep(self, request: SweepRequest, *, detailed: bool) -> Sweep:
-        return plan_sweep(request.base, request.grid, request.points, self.settings.limits, detailed=detailed)
+    def _plan_sweep(self, request: SweepRequest, detailed: bool) -> Sweep:
+        """The checked sweep, its answer's estimated size within the limit, before any point is counted."""
+        planned = plan_sweep(request.base, request.grid, request.points, self.settings.limits, detailed=detailed)
+        check_answer_size(planned, request.batch_size, self.settings.limits, layers=request.layers)
+        return planned
 
-    def _count_sweep(self, fn: Callable[..., T], planned: Sweep, request: SweepRequest) -> list[T]:
-        """``fn`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel), or, for a
-        sweep larger than this host counts in about a second, in Ray tasks over the cluster's free CPUs."""
+    async def _count_sweep(
+        self, planned: Sweep, request: SweepRequest, began: float, is_disconnected: Callable[[], Awaitable[bool]]
+    ) -> list[Chunk]:
+        """``count_chunk`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel), or, for a
+        sweep larger than this host counts in about a second, in Ray tasks over the cluster's free CPUs. Each
+        chunk stops at the count deadline; a client that goes away stops the sweep processes at once."""
         cluster, pool = self.state.cluster, self.state.sweeping
+        limits = self.settings.limits
         cpus = cluster.free_cpus() if cluster is not None and len(planned) > self.settings.ray_sweep_points else 0
         ranges = chunks(len(planned), cpus or (pool.processes if pool else 1))
-        tails = [(a, b, request.batch_size, self.settings.limits, request.layers) for a, b in ranges]
+        tails = [(a, b, request.batch_size, limits, request.layers, began) for a, b in ranges]
+        counted: list[Chunk]
         if cpus:
             try:
-                return cluster.map(fn, planned, tails)
+                counted = await to_thread.run_sync(cluster.map, count_chunk, planned, tails)
+            except ProfilerError:
+                raise
             except Exception as exc:  # a node lost mid-sweep: nothing was stored, the request may be sent again
                 raise HTTPException(
                     503, f"counting on the cluster failed ({type(exc).__name__}); retry", headers={"Retry-After": "2"}
                 ) from None
+            check_total(counted, limits)
+            return counted
         args = [(planned, *tail) for tail in tails]
-        return pool.run_many(fn, args) if pool else [fn(*a) for a in args]
+        if pool is None:
+            counted = await to_thread.run_sync(lambda: [count_chunk(*a) for a in args])
+            check_total(counted, limits)
+            return counted
+        futures = [asyncio.wrap_future(f) for f in pool.submit_many(count_chunk, args)]
+        try:
+            while True:
+                _, pending = await asyncio.wait(futures, timeout=_DISCONNECT_POLL_S)
+                if not pending:
+                    break
+                if await is_disconnected():
+                    log.info("a sweep of %d points was stopped: its client went away", len(planned))
+                    raise HTTPException(499, "the client went away; the sweep was stopped")
+        except BaseException:
+            await pool.abandon(futures)  # the chunks still counting stop at their next point
+            raise
+        counted = pool.results(futures)
+        check_total(counted, limits)
+        return counted
 
-    def _sweep_stored(self, request: SweepRequest, digest: str) -> Response:
-        found = self.store.find_request(digest)
-        if found is not None:
-            return stored_response(found, cached=True)
-        start = time.perf_counter()
-        planned = self._plan_sweep(request, detailed=request.layers)
-        encoded = self._count_sweep(count_chunk, planned, request)
-        body = assemble(planned, request.batch_size, encoded, time.perf_counter() - start)
-        errors = sum(c is None for _, costs in encoded for c in costs)
-        summary = sweep_summary(planned, errors)
-        return stored_response(self.store.add_encoded("sweep", body, summary=summary, request=digest), cached=False)
-
-    def _sweep_job(self, request: SweepRequest, latency: DeviceLatency) -> SweepJob:
-        """Count every point, check each device on the first countable one (a device this host lacks is a
-        422 here, not an error per point), then start measuring."""
-        start = time.perf_counter()
-        planned = self._plan_sweep(request, detailed=True)
-        points = [p for chunk in self._count_sweep(counted_points, planned, request) for p in chunk]
+    def _sweep_job(
+        self, request: SweepRequest, latency: DeviceLatency, planned: Sweep, chunked: list[Chunk], began: float
+    ) -> SweepJob:
+        """Check each device (a device this host lacks is a 422 here, not an error per point), then start
+        measuring the counted points."""
         # Each name's devices (every device of a kind), each once: cuda and cuda:0 are one.
         devices = dict.fromkeys(device for name in latency.devices for device in self.workers.expand(name))
-        options = [latency.options(device, request.batch_size) for device in devices]
+        runtimes = dict.fromkeys(latency.runtimes)
+        options = [latency.options(device, request.batch_size, runtime) for device in devices for runtime in runtimes]
         job = SweepJob(
             planned,
             request.batch_size,
-            points,
+            [p for points, _ in chunked for p in points],
+            [c for _, costs in chunked for c in costs],
             options,
             self.workers,
             self.settings.limits,
             store=self.store,
-            count_seconds=time.perf_counter() - start,
+            count_seconds=time.time() - began,
         )
         job.start()
         return job
@@ -259,11 +305,11 @@ class ProfileService:
             headers={"Content-Disposition": f'attachment; filename="{sweep_id}.csv"'},
         )
 
-    def sweep_result(self, sweep_id: str) -> Response:
-        """A sweep's answer: as it stands while it is measured, then as stored."""
+    def sweep_result(self, sweep_id: str, offset: int = 0, limit: int | None = None) -> Response:
+        """A sweep's answer: as it stands while it is measured (a page of its points when asked), then as stored."""
         job = self.jobs.get(sweep_id)
         if isinstance(job, SweepJob) and not job.saved:
-            return Response(job.result(), media_type="application/json")
+            return Response(job.result(offset, limit), media_type="application/json")
         stored = self.store.get(sweep_id)
         if stored is None or stored.kind != "sweep":
             raise HTTPException(404, f"no sweep {sweep_id!r}; GET /profiles?kind=sweep lists the stored ones")
@@ -280,6 +326,15 @@ class ProfileService:
         if stored is None or stored.kind != "sweep" or not self.store.delete(sweep_id):
             raise HTTPException(404, f"no sweep {sweep_id!r}; GET /profiles?kind=sweep lists the stored ones")
         return Response(status_code=204)
+
+    # ---- export ----------------------------------------------------------------------------------------
+
+    async def export_onnx(self, spec: ModelSpec, batch_size: int) -> bytes:
+        """A traced export allocates the model and runs a forward: where fvcore's traced forwards run (their
+        own processes, memory cap and deadline), never in the server."""
+        return await self._in_thread(
+            "fvcore", self._count_in_place, "fvcore", spec_onnx, spec, batch_size, self.settings.limits
+        )
 
     # ---- stored results --------------------------------------------------------------------------------
 

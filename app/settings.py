@@ -41,6 +41,9 @@ class Settings(BaseSettings, Limits):
     # The store keeps its newest results within these bounds; the oldest are removed first.
     store_max_bytes: int = Field(2**30, ge=1, description="stored results (bodies and summaries), in bytes")
     store_max_age_days: float | None = Field(None, gt=0, description="results older than this are removed")
+    store_max_result_share: float = Field(
+        0.1, gt=0, le=1, description="share of store_max_bytes one result may take; a larger one is answered, not kept"
+    )
 
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, description="largest request body (413 past it)")
     max_connections: int = Field(
@@ -61,7 +64,12 @@ class Settings(BaseSettings, Limits):
     timing_queue_size: int = Field(4, ge=0)
     # A synchronous latency request gives up (and frees the device) after this long; jobs do not.
     sync_wait_s: float = Field(300.0, gt=0)
-    max_jobs: int = Field(256, ge=1, description="latency jobs kept in memory; the oldest finished go first")
+    max_jobs: int = Field(
+        256,
+        ge=1,
+        description="jobs (latency profiles, latency sweeps) kept in memory; the oldest finished go first, and a new "
+        "job is a 503 while every one is still running",
+    )
     shutdown_grace_s: float = Field(
         20.0,
         ge=0,

@@ -68,6 +68,11 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be written now (disk full, read-only, locked): the request may be sent again later."""
 
 
+class TooLargeToStore(ValueError):
+    """A result over the share of the store's cap one result may take: answered, not kept (keeping it would
+    evict many others)."""
+
+
 class ResultStore:
     """Thread-safe: one writing connection behind a lock (SQLite serialises writers anyway), and one reading
     connection per thread, which WAL lets read while a write is being synced. The answers to the most recent
@@ -81,12 +86,15 @@ class ResultStore:
         memory_bytes: int = 64 * 2**20,
         max_bytes: int | None = None,
         max_age_s: float | None = None,
+        max_result_share: float = 0.1,
     ) -> None:
         self.path = Path(path)
         self.memory_items = memory_items
         self.memory_bytes = memory_bytes  # the in-memory answers, in bytes of body
         self.max_bytes = max_bytes  # stored bodies and summaries; the oldest results go first past it
         self.max_age_s = max_age_s  # results older than this are removed
+        # One result may take this share of max_bytes: no single answer evicts more than that of the others.
+        self.max_result_bytes = int(max_bytes * max_result_share) if max_bytes is not None else None
         self._stored_bytes = 0
         self._recent_bytes = 0
         self._conn: sqlite3.Connection | None = None
@@ -103,15 +111,35 @@ class ResultStore:
         with self._lock:
             self._connect()
 
+    def check_writable(self) -> None:
+        """Raise StoreUnavailable unless a row can be written now (an existing file on a read-only mount opens
+        and reads fine; only a write tells). The probe row is rolled back."""
+        with self._lock:
+            try:
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(
+                        "INSERT INTO results (id, kind, created, summary, body) VALUES ('probe', 'probe', 0, '', '')"
+                    )
+                finally:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"the result store {self.path} cannot be written: {exc}") from None
+
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            self._stored_bytes = self._count_bytes(conn)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")  # survive power loss too, not only a killed process
+                conn.execute("PRAGMA busy_timeout=5000")
+                conn.executescript(_SCHEMA)
+                self._stored_bytes = self._count_bytes(conn)
+            except (sqlite3.Error, OSError) as exc:
+                raise StoreUnavailable(f"the result store {self.path} cannot be opened: {exc}") from None
             self._conn = conn
         return self._conn
 
@@ -158,6 +186,11 @@ class ResultStore:
         Group commit: writers that arrive while another holds the write lock queue their row; whoever takes the
         lock next writes every queued row in one transaction (one sync for all), and each writer returns once
         its own row is committed. Under load that is one sync for many answers instead of one each."""
+        if self.max_result_bytes is not None and len(body) > self.max_result_bytes:
+            raise TooLargeToStore(
+                f"not stored: its {len(body):,} bytes are over the {self.max_result_bytes:,} one result may take "
+                f"(PROFILER_STORE_MAX_RESULT_SHARE of PROFILER_STORE_MAX_BYTES); keeping it would evict older results"
+            )
         created = time.time()
         rid = result_id or uuid.uuid4().hex
         rest = body.decode()[1:].lstrip()
@@ -231,7 +264,7 @@ class ResultStore:
                 " ORDER BY seq LIMIT 16) RETURNING id, length(body) + length(summary)"
             ).fetchall()
             if not rows:
-                break  # only the newest is left: a single result over the cap is kept
+                break  # only the newest is left (results over max_result_bytes are never written)
             evicted.update(rid for rid, _ in rows)
             self._stored_bytes -= sum(size for _, size in rows)
         return evicted
@@ -373,8 +406,14 @@ def profile_summary(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def latency_summary(latency: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Each device's end-to-end median (None where it failed), for the list view."""
-    return {lat["device"]: lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in latency}
+    """Each device's end-to-end median (None where it failed), for the list view; a runtime other than eager
+    is named after its device (``cpu onnxruntime``)."""
+    return {_entry_key(lat): lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in latency}
+
+
+def _entry_key(entry: dict[str, Any]) -> str:
+    runtime = (entry.get("runtime") or {}).get("name", "eager")
+    return entry["device"] if runtime == "eager" else f"{entry['device']} {runtime}"
 
 
 def compare_summary(body: dict[str, Any]) -> dict[str, Any]:
@@ -387,3 +426,9 @@ def stored_response(stored: Stored, *, cached: bool) -> Response:
     head = b'{"cached":true,' if cached else b'{"cached":false,'
     headers = {"X-Profile-Cache": "hit" if cached else "miss", "Location": f"/profiles/{stored.id}"}
     return Response(head + stored.body.encode()[1:], media_type="application/json", headers=headers)
+
+
+def unstored_response(body: bytes, why: str) -> Response:
+    """A new answer that was not kept: ``stored: false`` and why spliced in front, no id to read it back by."""
+    head = b'{"cached":false,"stored":false,"store_note":' + encode(why) + b","
+    return Response(head + body[1:], media_type="application/json", headers={"X-Profile-Cache": "miss"})

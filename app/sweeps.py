@@ -12,14 +12,18 @@ import logging
 import threading
 import time
 import uuid
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from profiler import (
     DeviceBusyError,
     DeviceWorkers,
     Job,
     LatencyOptions,
+    LimitError,
     Limits,
     ProfilerError,
     latency_measurement,
@@ -27,14 +31,16 @@ from profiler import (
     profile,
 )
 from profiler.export import write_sweep_csv
-from profiler.sweep import Sweep, count_points, objectives, pareto_front, point_spec, sweep_body
+from profiler.sweep import Sweep, iter_points, objectives, pareto_front, point_spec
 
-from .jobs import Finishes, latency_entry
+from .counting import stop_requested
+from .jobs import Finishes, latency_entry, store_error
 from .store import ResultStore, encode
 
 log = logging.getLogger(__name__)
 
 Costs = list[tuple[float, ...] | None]
+Chunk = tuple[list[bytes], Costs]  # a range of points, each encoded, and their Pareto objectives
 _CHUNK_POINTS = 256  # below this a sweep is one chunk: a process's round trip costs more than the split saves
 
 
@@ -47,23 +53,35 @@ def chunks(total: int, processes: int) -> list[tuple[int, int]]:
 
 
 def count_chunk(
-    planned: Sweep, start: int, stop: int, batch_size: int, limits: Limits, layers: bool
-) -> tuple[bytes, Costs]:
-    """In a sweep process: points ``start`` to ``stop``, encoded there, and their Pareto objectives."""
-    points = count_points(planned, start, stop, batch_size=batch_size, limits=limits, layers=layers)
-    return encode(points), [objectives(p, measured=False) for p in points]
+    planned: Sweep, start: int, stop: int, batch_size: int, limits: Limits, layers: bool, began: float
+) -> Chunk:
+    """In a sweep process: points ``start`` to ``stop``, each encoded there as it is counted, and their Pareto
+    objectives. It stops past ``max_response_bytes`` (a point with more blocks than the estimate took),
+    ``count_timeout_s`` after ``began`` (wall-clock seconds, as every process and host reads them), and when the
+    server asks its processes to (the client left)."""
+    encoded: list[bytes] = []
+    costs: Costs = []
+    size = 0
+    for point in iter_points(planned, start, stop, batch_size=batch_size, limits=limits, layers=layers):
+        encoded.append(encode(point))
+        costs.append(objectives(point, measured=False))
+        size += len(encoded[-1])
+        limits.check("max_response_bytes", size, ("grid",), "bytes of the answer")
+        if (elapsed := time.time() - began) > limits.count_timeout_s:
+            raise LimitError("seconds of counting", round(elapsed, 1), limits.count_timeout_s, (), "count_timeout_s")
+        if stop_requested():
+            raise CountStopped
+
+    return encoded, costs
 
 
-def counted_points(
-    planned: Sweep, start: int, stop: int, batch_size: int, limits: Limits, layers: bool
-) -> list[dict[str, Any]]:
-    """In a sweep process: the points as data (a measured sweep adds each point's latency to them)."""
-    return count_points(planned, start, stop, batch_size=batch_size, limits=limits, layers=layers)
+class CountStopped(Exception):
+    """The sweep's client went away: its chunks stop (nobody reads what they would answer)."""
 
 
-def assemble(planned: Sweep, batch_size: int, encoded: list[tuple[bytes, Costs]], seconds: float) -> bytes:
+def assemble(planned: Sweep, batch_size: int, chunks: list[Chunk], seconds: float) -> bytes:
     """A count-only sweep's answer from its chunks' bytes: no point decoded or encoded again."""
-    costs = [c for _, chunk_costs in encoded for c in chunk_costs]
+    costs = [c for _, chunk_costs in chunks for c in chunk_costs]
     head = encode(
         {
             **_head(planned, batch_size, seconds),
@@ -72,8 +90,13 @@ def assemble(planned: Sweep, batch_size: int, encoded: list[tuple[bytes, Costs]]
             "pareto_objectives": ["macs", "params"],
         }
     )
-    arrays = [points[1:-1] for points, _ in encoded if points != b"[]"]
-    return head[:-1] + b',"points":[' + b",".join(arrays) + b"]}"
+    return head[:-1] + b',"points":[' + b",".join(p for points, _ in chunks for p in points) + b"]}"
+
+
+def check_total(chunks: list[Chunk], limits: Limits) -> None:
+    """The chunks together within ``max_response_bytes`` (each was checked alone where it was counted)."""
+    size = sum(len(p) for points, _ in chunks for p in points)
+    limits.check("max_response_bytes", size, ("grid",), "bytes of the answer")
 
 
 def _head(planned: Sweep, batch_size: int, seconds: float) -> dict[str, Any]:
@@ -107,11 +130,14 @@ def sweep_summary(planned: Sweep, errors: int, measured: dict[str, Any] | None =
 class SweepJob(Finishes):
     """A sweep whose points are measured, spread over ``options``' devices (one feeder each; each point on
     the first device free for it). Once every feeder is done the answer is stored under ``id`` unless it was
-    cancelled (nothing half-done is stored; the partial answer stays readable from the job)."""
+    cancelled (nothing half-done is stored; the partial answer stays readable from the job, without the
+    points' per-layer rows, which a cancel frees). Points are held encoded, as they will be sent: a request
+    for the answer joins bytes (one page of them when asked), it never builds the points again."""
 
     planned: Sweep
     batch_size: int
-    points: list[dict[str, Any]]
+    points: list[bytes]  # each point as JSON; a measured point is replaced by its encoding with latency
+    counted: Costs  # each point's (MACs, params), None where its spec could not be counted
     options: list[LatencyOptions]
     workers: DeviceWorkers
     limits: Limits
@@ -124,6 +150,7 @@ class SweepJob(Finishes):
     cancelled: bool = False  # how it finished: set once, when it does (a later cancel changes nothing)
     saved: bool = False
     save_error: str | None = None
+    layers_freed: bool = False
     measured: int = 0  # points done (measured, failed or refused)
     _next: int = 0
     _running: dict[str, Job] = field(default_factory=dict)
@@ -132,12 +159,17 @@ class SweepJob(Finishes):
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self._todo = [i for i, p in enumerate(self.points) if "totals" in p]  # points with an error are not timed
+        self._todo = [i for i, c in enumerate(self.counted) if c is not None]  # points with an error are not timed
+        self._costs: Costs = [None] * len(self.points)  # (MACs, params, median ms) once measured
 
     def start(self) -> None:
-        self._feeders = len(self.options)
+        """One feeder per device; each measures its points on every runtime asked, in turn."""
+        by_device: dict[str, list[LatencyOptions]] = {}
         for opts in self.options:
-            threading.Thread(target=self._feed, args=(opts,), name=f"sweep-{self.id[:8]}-{opts.device}").start()
+            by_device.setdefault(opts.device, []).append(opts)
+        self._feeders = len(by_device)
+        for device, runtimes in by_device.items():
+            threading.Thread(target=self._feed, args=(runtimes,), name=f"sweep-{self.id[:8]}-{device}").start()
         if not self.options:
             self._finish()
 
@@ -148,20 +180,30 @@ class SweepJob(Finishes):
             self._next += 1
             return self._todo[self._next - 1]
 
-    def _feed(self, opts: LatencyOptions) -> None:
+    def _feed(self, runtimes: list[LatencyOptions]) -> None:
         try:
             while (i := self._take()) is not None:
-                point = self.points[i]
-                try:
-                    entry = self._measure(point, opts)
-                except ProfilerError as exc:  # refused for this point (a limit, a budget it cannot fit)
-                    entry = {"device": opts.device, "error": str(exc)}
-                if entry is not None:
-                    point["latency"] = [entry]
+                point = orjson.loads(self.points[i])
+                entries = []
+                for opts in runtimes:
+                    try:
+                        entry = self._measure(point, opts)
+                    except ProfilerError as exc:  # refused for this point (a limit, a budget it cannot fit)
+                        entry = {"device": opts.device, "runtime": {"name": opts.runtime}, "error": str(exc)}
+                    if entry is None:  # cancelled
+                        break
+                    entries.append(entry)
+                complete = len(entries) == len(runtimes)
+                if complete:
+                    point["latency"] = entries
+                    encoded = encode(point)
                 with self._lock:
+                    if complete:
+                        self.points[i] = encoded
+                        self._costs[i] = objectives(point, measured=True)
                     self.measured += 1
         except Exception:  # a feeder must never leave the job unfinished
-            log.exception("sweep %s: feeder for %s failed", self.id, opts.device)
+            log.exception("sweep %s: feeder for %s failed", self.id, runtimes[0].device)
         finally:
             with self._lock:
                 self._feeders -= 1
@@ -185,7 +227,7 @@ class SweepJob(Finishes):
         try:
             if self.cancel_requested:
                 job.cancel()
-            job.future.exception()  # waits; a cancel ends the measurement at its next check
+            wait([job.future])  # a cancel ends the measurement at its next check (or before it starts)
         finally:
             self._running.pop(opts.device, None)
         return None if job.state == "cancelled" else latency_entry(job)
@@ -193,25 +235,32 @@ class SweepJob(Finishes):
     def _finish(self) -> None:
         self.cancelled = self.cancel_requested
         try:
-            if self.store is not None and not self.cancelled:
-                body = self.body()
-                medians = [
-                    p["latency"][0].get("end_to_end", {}).get("median_ms") for p in self.points if "latency" in p
-                ]
-                timed = [m for m in medians if m is not None]
+            if self.cancelled:
+                self._free_layers()
+            elif self.store is not None:
+                timed = [c[2] for c in self._costs if c is not None]
                 summary = sweep_summary(
                     self.planned,
-                    body["errors"],
+                    sum(c is None for c in self.counted),
                     {"measured": len(timed), "fastest_ms": min(timed, default=None)},
                 )
-                self.store.add_encoded("sweep", encode(body), summary=summary, result_id=self.id)
+                self.store.add_encoded("sweep", self.answer(), summary=summary, result_id=self.id)
                 self.saved = True
+                self.points = []  # the answer lives in the store now
         except Exception as exc:
-            log.exception("storing sweep %s failed", self.id)
-            self.save_error = f"the result could not be stored: {type(exc).__name__}: {exc}"
+            self.save_error = store_error(self.id, exc)
         finally:
             self.finished = time.monotonic()
             self._finished.set()
+
+    def _free_layers(self) -> None:
+        """A cancelled sweep keeps its points' values, totals and latency, not their per-layer rows."""
+        for i, point in enumerate(self.points):
+            if b'"layers":' in point:
+                decoded = orjson.loads(point)
+                if decoded.pop("layers", None) is not None:
+                    self.points[i] = encode(decoded)
+                    self.layers_freed = True
 
     def cancel(self) -> None:
         if self.done:
@@ -227,17 +276,28 @@ class SweepJob(Finishes):
             return "running" if self.measured or self._running else "queued"
         return "cancelled" if self.cancelled else "done"
 
-    def body(self) -> dict[str, Any]:
-        """The answer as it stands: every point, the measured ones with their latency, the Pareto front over
-        the points measured so far."""
-        body = sweep_body(self.planned, self.points, self.batch_size, self.count_seconds, measured=True)
-        return {
+    def answer(self, offset: int = 0, limit: int | None = None, extra: dict[str, Any] | None = None) -> bytes:
+        """The answer as it stands (``extra`` first): every point (or ``limit`` of them from ``offset``), the
+        measured ones with their latency, the Pareto front over the points measured so far."""
+        with self._lock:
+            costs = list(self._costs)
+            page = self.points[offset : None if limit is None else offset + limit]
+        head: dict[str, Any] = {
+            **(extra or {}),
             **_head(self.planned, self.batch_size, self.count_seconds),
-            **body,
-            "latency_devices": [o.device for o in self.options],
+            "errors": sum(c is None for c in self.counted),
+            "pareto": pareto_front(costs),
+            "pareto_objectives": ["macs", "params", "latency_ms"],
+            "latency_devices": list(dict.fromkeys(o.device for o in self.options)),
+            "latency_runtimes": list(dict.fromkeys(o.runtime for o in self.options)),
             "points_measured": self.measured,
             "points_to_measure": len(self._todo),
         }
+        if offset or limit is not None:
+            head["points_offset"] = offset
+        if self.layers_freed:
+            head["note"] = "cancelled: the points' per-layer rows were freed; their totals and latency stay"
+        return encode(head)[:-1] + b',"points":[' + b",".join(page) + b"]}"
 
     def status(self) -> dict[str, Any]:
         end = self.finished if self.finished is not None else time.monotonic()
@@ -254,17 +314,18 @@ class SweepJob(Finishes):
             out["store_error"] = self.save_error
         return out
 
-    def result(self) -> bytes:
-        """The stored answer once saved, else the answer as it stands (marked with its state)."""
+    def result(self, offset: int = 0, limit: int | None = None) -> bytes:
+        """The stored answer once saved, else the answer as it stands (marked with its state), paged when asked."""
         if self.saved and self.store is not None:
             stored = self.store.get(self.id)
             if stored is not None:
                 return stored.body.encode()
-        return encode({"id": self.id, "state": self.state(), "stored": False, **self.body()})
+            return encode({"id": self.id, "error": "the result was removed from the store (its size or age cap)"})
+        return self.answer(offset, limit, {"id": self.id, "state": self.state(), "stored": False})
 
     def points_csv(self) -> str:
         out = io.StringIO()
-        write_sweep_csv(self.body(), out)
+        write_sweep_csv(orjson.loads(self.answer()), out)
         return out.getvalue()
 
     def status_body(self) -> bytes:

@@ -34,6 +34,7 @@ from .latency import (
     latency_measurement,
     measure_latency,
 )
+from .latency.runtimes.onnx_graph import spec_onnx
 from .limits import Limits
 from .model.build import build_model, plan_model
 from .report import COUNTERS, FIGURES, CounterName, Report, compare, profile
@@ -75,4 +76,5 @@ __all__ = [
     "plan_model",
     "preset_table",
     "profile",
+    "spec_onnx",
 ]

@@ -37,11 +37,13 @@ from .errors import (
 )
 from .export import write_layers_csv, write_sweep_csv
 from .latency import DeviceWorkers, LatencyOptions, LatencyResult, latency_measurement
-from .limits import DEFAULT_MAX_BODY_BYTES
+from .latency.runtimes import RUNTIMES
+from .latency.runtimes.onnx_graph import OPSET, spec_onnx
+from .limits import DEFAULT_MAX_BODY_BYTES, Limits
 from .report import COUNTERS, profile
 from .spec import PRESETS, parse_spec
 from .spec.model_spec import spec_error_from
-from .sweep import count_points, plan_sweep, point_spec, sweep_body
+from .sweep import check_answer_size, count_points, plan_sweep, point_spec, sweep_body
 
 _COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "params", "activations")
 
@@ -79,6 +81,13 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
     if not sweep:
         p.add_argument("--counter", choices=COUNTERS, help="default: the file's counter, else shapes")
     p.add_argument("--latency", action="append", default=[], metavar="DEVICE", help="measure on cpu, cuda, cuda:N")
+    p.add_argument(
+        "--runtime",
+        action="append",
+        default=[],
+        choices=["eager", *RUNTIMES],
+        help="measure on this runtime (repeat for several; default eager); implies --latency cpu",
+    )
     p.add_argument("--per-layer", action="store_true", default=None, help="with latency: time every layer too")
     p.add_argument("--per-layer-method", choices=["in_context", "isolated"], help="how layers are timed")
     p.add_argument(
@@ -94,6 +103,10 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
         default=os.environ.get("PROFILER_API_TOKEN"),
         help="with --server: its API token ($PROFILER_API_TOKEN)",
     )
+    if not sweep:
+        p.add_argument(
+            "--export", metavar="FILE.onnx", help="write the spec's model as ONNX there, instead of a report"
+        )
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--output", help="write there instead of standard output")
     return p.parse_args(argv)
@@ -137,13 +150,15 @@ def _overridden(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
 
 def _latency(given: Any, args: argparse.Namespace) -> dict[str, Any] | None:
     """The request's latency: the file's, with the flags over it; None when neither asks for one."""
-    if given is None and not args.latency:
+    if given is None and not args.latency and not args.runtime:
         return None
     latency = dict(given) if isinstance(given, dict) else {}
     flags = {"per_layer": args.per_layer, "per_layer_method": args.per_layer_method, "budget_s": args.budget}
     latency.update({k: v for k, v in flags.items() if v is not None})
     if args.latency:
         latency["devices"] = list(dict.fromkeys(args.latency))
+    if args.runtime:
+        latency["runtimes"] = list(dict.fromkeys(args.runtime))
     return latency
 
 
@@ -169,15 +184,19 @@ def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
-    """A request's latency as the core's options, one per device (what the API's schema does)."""
-    knobs = {k: v for k, v in latency.items() if k not in {"devices", "batch_size", "job"}}
+    """A request's latency as the core's options, one per device and runtime (what the API's schema does)."""
+    knobs = {k: v for k, v in latency.items() if k not in {"devices", "batch_size", "job", "runtimes"}}
     devices = latency.get("devices", ["cpu"])
     if not isinstance(devices, list) or not devices:
         raise SpecError.at(("latency", "devices"), 'a list of devices is expected, e.g. ["cpu"]')
+    runtimes = latency.get("runtimes", ["eager"])
+    if not isinstance(runtimes, list) or not runtimes:
+        raise SpecError.at(("latency", "runtimes"), 'a list of runtimes is expected, e.g. ["eager", "onnxruntime"]')
     try:
         return [
-            LatencyOptions(**knobs, device=str(d), batch_size=latency.get("batch_size") or batch_size)
+            LatencyOptions(**knobs, device=str(d), runtime=str(r), batch_size=latency.get("batch_size") or batch_size)
             for d in dict.fromkeys(devices)
+            for r in dict.fromkeys(runtimes)
         ]
     except ValidationError as exc:  # in the request's terms: latency.budget_s
         problems = spec_error_from(exc, LatencyOptions).problems
@@ -234,16 +253,23 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
     if body["unsupported_ops"]:
         out.write(f"ops fvcore does not count: {body['unsupported_ops']}\n")
     for lat in body.get("latency", []):
+        runtime = lat.get("runtime") or {"name": "eager"}
+        if "end_to_end" not in lat:
+            out.write(f"latency on {lat['device']} with {runtime['name']}: {lat.get('error', 'no figures')}\n")
+            continue
         e = lat["end_to_end"]
+        on = f"{runtime['name']} {runtime.get('version', '')}".strip()
         out.write(
-            f"latency on {lat['device']} ({lat['device_name']}): median {e['median_ms']:.3f} ms, "
+            f"latency on {lat['device']} ({lat['device_name']}) with {on}: median {e['median_ms']:.3f} ms, "
             f"95% CI [{e['ci95_ms'][0]:.3f}, {e['ci95_ms'][1]:.3f}], CV {e['cv']:.1%}, {e['repeats']} repeats "
             f"({e['stop']})\n"
         )
         quality = lat.get("quality") or {}
         if quality.get("verdict") == "noisy":
             out.write(f"  WARNING: noisy measurement, do not trust it: {'; '.join(quality['reasons'])}\n")
-        if "per_layer" in lat:
+        if "per_layer" in lat and lat["per_layer"].get("sum_over_end_to_end") is None:
+            out.write(f"  per-layer: {lat['per_layer']['how']}\n")
+        elif "per_layer" in lat:
             per_layer = lat["per_layer"]
             out.write(
                 f"  per-layer ({per_layer['method']}) sum "
@@ -252,8 +278,10 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
             )
             for layer in per_layer["layers"]:
                 if layer.get("bound"):
+                    covers = layer.get("layers") or []  # a runtime's fused node: the spec layers it covers
+                    name = f"{covers[0]} (+{len(covers) - 1})" if len(covers) > 1 else (covers or [layer["name"]])[0]
                     out.write(
-                        f"    {layer['name']:<34}{layer['median_ms']:>10.3f} ms  {layer['bound']:<8}"
+                        f"    {name:<34}{layer['median_ms']:>10.3f} ms  {layer['bound']:<8}"
                         f"{(layer['achieved_flops_per_s'] or 0) / 1e9:>10.1f} GFLOP/s"
                         f"{(layer['achieved_bytes_per_s'] or 0) / 1e9:>9.1f} GB/s\n"
                     )
@@ -267,6 +295,7 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     latency = request.get("latency")
     options = _options(latency, batch_size) if latency is not None else []
     planned = plan_sweep(request["base"], request["grid"], request["points"], detailed=bool(options))
+    check_answer_size(planned, batch_size, Limits(), layers=False)
     points: list[dict[str, Any]] = []
     with tqdm(total=len(planned), desc="counting", unit="point", file=sys.stderr) as bar:
         for at in range(0, len(planned), 1000):
@@ -334,12 +363,41 @@ def _main(argv: list[str], *, sweep: bool = False) -> int:
     else:
         writers = {"table": _write_table, "csv": write_layers_csv}
         ask, build = _profile, _profile_request
+        if args.export:
+            return _export(args)
     if args.server:
         from .remote import remote_profile, remote_sweep  # httpx's client: imported only when asked for
 
         remote = remote_sweep if sweep else remote_profile
         return _run(args, lambda: remote(build(args), args.server, args.token), writers)
     return _run(args, lambda: ask(build(args)), writers)
+
+
+def _export(args: argparse.Namespace) -> int:
+    """--export: the spec's model as ONNX (here, or from --server), written to the file named."""
+    try:
+        request = _profile_request(args)
+        request.pop("latency", None)
+        request.pop("counter", None)
+        batch_size = request.pop("batch_size", 1)
+        if args.server:
+            from profiler_client import ProfilerClient
+
+            with ProfilerClient(args.server, token=args.token) as client:
+                data = client.export_onnx(request, batch_size=batch_size)
+        else:
+            data = spec_onnx(parse_spec(request), batch_size)
+        with open(args.export, "wb") as f:
+            f.write(data)
+    except SpecError as exc:
+        for loc, msg in exc.problems:
+            print(f"error: {'.'.join(map(str, loc)) or 'spec'}: {msg}", file=sys.stderr)
+        return 2
+    except (LimitError, UnknownPresetError, OSError, ValueError, ProfilerClientError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.export} ({len(data):,} bytes, ONNX opset {OPSET})", file=sys.stderr)
+    return 0
 
 
 def _profile(request: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,13 @@ class Limits(BaseModel):
         1_000, ge=1, description="points of one sweep with latency, or with layers (each point's per-layer rows)"
     )
 
+    # Bounds what one answer may hold (a sweep's points with their values and per-layer rows): estimated before
+    # any point is counted, and checked again as points are encoded.
+    max_response_bytes: int = Field(100 * 2**20, ge=1, description="bytes of one answer (a sweep's points)")
+    count_timeout_s: float = Field(
+        120.0, gt=0, description="seconds one count-only request may count (a sweep's points; one model counts in ms)"
+    )
+
     def check(self, setting: str, value: int | float, loc: Loc = (), what: str | None = None) -> None:
         """Raise LimitError when ``value`` is over the limit named ``setting`` (a field of this class)."""
         maximum = getattr(self, setting)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,10 +28,20 @@ from .model.build import ModelPlan, plan_model
 from .report import layer_dicts, totals_dict
 from .spec import ModelSpec, parse_spec, preset_table
 
-__all__ = ["Sweep", "count_points", "pareto_front", "plan_sweep", "sweep"]
+__all__ = [
+    "Sweep",
+    "answer_bytes",
+    "check_answer_size",
+    "count_points",
+    "iter_points",
+    "pareto_front",
+    "plan_sweep",
+    "sweep",
+]
 
 _SPEC_DUMP = TypeAdapter(ModelSpec)
 Override = dict[str, Any]  # field path -> value
+MAX_STRING = 200  # characters of a string a sweep sets (a spec's longest string field, its name, takes 200)
 
 
 @dataclass(frozen=True)
@@ -80,11 +91,13 @@ def plan_sweep(
         _check_path(resolved, path, ("grid", path))
         if not values:
             raise SpecError.at(("grid", path), "give at least one value")
+        _check_strings(values, ("grid", path))
     for i, point in enumerate(points):
         if not point:
             raise SpecError.at(("points", i), "give at least one field to set (an empty point is the base)")
         for path in point:
             _check_path(resolved, path, ("points", i, path))
+        _check_strings(point, ("points", i))
     if not grid_lists and not points:
         raise SpecError.at(("grid",), "give a grid of field values, or points, to sweep over")
     fields = tuple(dict.fromkeys([*grid_lists, *(path for point in points for path in point)]))
@@ -92,6 +105,16 @@ def plan_sweep(
     setting = "max_sweep_latency_points" if detailed else "max_sweep_points"
     limits.check(setting, len(sweep), ("grid",), "points in the sweep")
     return sweep
+
+
+def check_answer_size(sweep: Sweep, batch_size: int, limits: Limits, *, layers: bool) -> None:
+    """Refuse (LimitError) a sweep whose answer ``answer_bytes`` estimates past ``max_response_bytes``."""
+    limits.check(
+        "max_response_bytes",
+        answer_bytes(sweep, batch_size, limits, layers=layers),
+        ("grid",),
+        "estimated bytes of the answer (its points' values, totals" + (" and per-layer rows)" if layers else ")"),
+    )
 
 
 def _check_path(resolved: dict[str, Any], path: str, loc: Loc) -> None:
@@ -118,6 +141,45 @@ def _check_path(resolved: dict[str, Any], path: str, loc: Loc) -> None:
         else:
             raise SpecError.at(loc, f"{where} is {node!r}, not an object with fields: set {where} itself")
         walked.append(part)
+
+
+def _check_strings(value: Any, loc: Loc) -> None:
+    """Every point repeats its values: a string longer than any spec field takes is refused, not copied."""
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise SpecError.at(loc, f"a string of {len(value):,} characters: a spec's strings are at most {MAX_STRING}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, loc)
+            _check_strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_strings(item, (*loc, i))
+
+
+def answer_bytes(sweep: Sweep, batch_size: int = 1, limits: Limits | None = None, *, layers: bool = False) -> int:
+    """The size of a sweep's answer, estimated before any point is counted: each point's values (exactly) and
+    totals, plus its per-layer rows with ``layers``, taken from the base (a point that adds blocks answers more:
+    the encoded points are checked against ``max_response_bytes`` too)."""
+    limits = limits or Limits()
+    grid_points = math.prod(len(v) for v in sweep.grid.values()) if sweep.grid else 0
+    size = len(_json(sweep.resolved))
+    for path, values in sweep.grid.items():  # each value is written in every point its combination has
+        size += sum(len(_json({path: v})) for v in values) * (grid_points // len(values))
+    size += sum(len(_json(p)) for p in sweep.points)
+    try:
+        spec = parse_spec(sweep.resolved)
+        plan = plan_model(spec, limits)
+        _, totals = TotalsProgram(plan).run((batch_size, spec.in_channels, *spec.hw))
+        per_point = len(_json({"values": {}, "totals": totals_dict(totals)}))
+        if layers:
+            per_point += len(_json(layer_dicts(count_plan(plan, batch_size).rows)))
+    except ProfilerError:  # a base the points change into something countable: an error's size at least
+        per_point = 200
+    return size + len(sweep) * per_point
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _is_index(part: str) -> bool:
@@ -188,9 +250,21 @@ def count_points(
 ) -> list[dict[str, Any]]:
     """Points ``start`` to ``stop`` of ``sweep``, each ``{"values", "totals"}`` (with ``"layers"`` when asked)
     or ``{"values", "error"}`` where its spec cannot be counted."""
+    return list(iter_points(sweep, start, stop, batch_size=batch_size, limits=limits, layers=layers))
+
+
+def iter_points(
+    sweep: Sweep,
+    start: int = 0,
+    stop: int | None = None,
+    *,
+    batch_size: int = 1,
+    limits: Limits | None = None,
+    layers: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """``count_points`` one point at a time (a caller that encodes each holds one point's rows at once)."""
     limits = limits or Limits()
     programs = _Programs(limits)
-    out: list[dict[str, Any]] = []
     for override in sweep.overrides(start, stop):
         point: dict[str, Any] = {"values": override}
         try:
@@ -203,8 +277,7 @@ def count_points(
                 point["layers"] = layer_dicts(count_plan(plan, batch_size).rows)
         except ProfilerError as exc:
             point["error"] = error_dict(exc)
-        out.append(point)
-    return out
+        yield point
 
 
 def error_dict(exc: ProfilerError) -> dict[str, Any]:
@@ -263,6 +336,7 @@ def sweep(
     limits = limits or Limits()
     start = time.perf_counter()
     planned = plan_sweep(base, grid, points, limits, detailed=layers)
+    check_answer_size(planned, batch_size, limits, layers=layers)
     counted = count_points(planned, batch_size=batch_size, limits=limits, layers=layers)
     return sweep_body(planned, counted, batch_size, time.perf_counter() - start)
 

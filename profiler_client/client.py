@@ -345,6 +345,15 @@ class ProfilerClient:
         """Its per-layer CSV (a comparison: both sides' rows; a sweep: one row per point)."""
         return self._send("GET", f"/profiles/{result_id}/layers.csv").text
 
+    def export_onnx(self, spec: Json | None = None, /, *, batch_size: int | None = None, **fields: Any) -> bytes:
+        """``POST /export/onnx``: the spec's model as an ONNX file (its bytes), node names carrying its layers."""
+        body = profile_body(spec, batch_size=batch_size, **fields)
+        return self._send("POST", "/export/onnx", json=body).content
+
+    def result_onnx(self, result_id: str) -> bytes:
+        """``GET /profiles/{id}/model.onnx``: a stored profile's model as an ONNX file."""
+        return self._send("GET", f"/profiles/{result_id}/model.onnx").content
+
     def delete_result(self, result_id: str) -> None:
         self._send("DELETE", f"/profiles/{result_id}")
 
@@ -507,6 +516,13 @@ class AsyncProfilerClient:
 
     async def result_csv(self, result_id: str) -> str:
         return (await self._send("GET", f"/profiles/{result_id}/layers.csv")).text
+
+    async def export_onnx(self, spec: Json | None = None, /, *, batch_size: int | None = None, **fields: Any) -> bytes:
+        body = profile_body(spec, batch_size=batch_size, **fields)
+        return (await self._send("POST", "/export/onnx", json=body)).content
+
+    async def result_onnx(self, result_id: str) -> bytes:
+        return (await self._send("GET", f"/profiles/{result_id}/model.onnx")).content
 
     async def delete_result(self, result_id: str) -> None:
         await self._send("DELETE", f"/profiles/{result_id}")

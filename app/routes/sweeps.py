@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from ..schemas import SWEEP_EXAMPLES, SweepRequest
@@ -24,19 +24,28 @@ _UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "no sweep with
     },
 )
 async def sweep(
-    request: Annotated[SweepRequest, Body(openapi_examples=SWEEP_EXAMPLES)], service: ServiceDep
+    request: Annotated[SweepRequest, Body(openapi_examples=SWEEP_EXAMPLES)], http: Request, service: ServiceDep
 ) -> Response:
     """Count every variant of a base spec (a grid's combinations and explicit points): totals only, unless
     ``layers``; a point whose spec is invalid carries its own ``error``. ``pareto`` holds the indices of the
     points no other point beats on MACs, parameters and, when measured, latency. With ``latency`` the points
-    are measured as a job, spread over the devices asked."""
-    return await service.sweep(request)
+    are measured as a job, spread over the devices asked. The answer's size is estimated before counting and
+    refused past PROFILER_MAX_RESPONSE_BYTES; counting stops after PROFILER_COUNT_TIMEOUT_S, or when the client
+    goes away."""
+    return await service.sweep(request, http.is_disconnected)
 
 
 @router.get("/sweeps/{sweep_id}", responses=_UNKNOWN)
-def get_sweep(sweep_id: str, service: ServiceDep) -> Response:
-    """A sweep's answer; while its points are measured, the answer so far (``state``, ``points_measured``)."""
-    return service.sweep_result(sweep_id)
+def get_sweep(
+    sweep_id: str,
+    service: ServiceDep,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="first point of the page")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10**6, description="points in the page (all when unset)")] = None,
+) -> Response:
+    """A sweep's answer; while its points are measured, the answer so far (``state``, ``points_measured``).
+    ``offset`` and ``limit`` page the points of a sweep its job still holds (running, cancelled, or not stored);
+    a stored sweep is answered as stored."""
+    return service.sweep_result(sweep_id, offset, limit)
 
 
 @router.get("/sweeps/{sweep_id}/points.csv", responses={200: {"content": {"text/csv": {}}}, **_UNKNOWN})

@@ -34,7 +34,7 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 
 
 @contextmanager
-def _cpu_threads(threads: int | None) -> Iterator[int]:
+def cpu_threads(threads: int | None) -> Iterator[int]:
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -52,6 +52,36 @@ class LayerLatency:
 
 
 @dataclass(frozen=True)
+class RuntimeInfo:
+    """Which runtime produced a latency, as what it was given, and what preparing the model cost."""
+
+    name: str
+    version: str
+    options: dict[str, Any]
+    prepare_s: float
+    per_layer_note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "options": self.options,
+            "prepare_s": round(self.prepare_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class RuntimeLayer:
+    """A node (or fused group) of a runtime, its times, and the spec's layers and ops it covers."""
+
+    name: str
+    kind: str
+    layers: tuple[str, ...]
+    stats: Stats
+    roofline: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class LatencyResult:
     device: str
     device_name: str
@@ -66,6 +96,8 @@ class LatencyResult:
     probe_cost: ProbeCost | None = None
     layer_sum: LayerSum | None = None  # in context: how the layers add up over typical forwards
     host: str | None = None  # the host it ran on, when not the server's own (a cluster device)
+    runtime: RuntimeInfo | None = None  # None: eager PyTorch
+    runtime_layers: tuple[RuntimeLayer, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         opts = self.options
@@ -81,13 +113,16 @@ class LatencyResult:
             "warmup": opts.warmup,
             "target_ci": opts.target_ci,
             "budget_s": opts.budget_s,
-            "method": _method(self.device, opts),
+            "runtime": self.runtime.to_dict() if self.runtime else _eager(),
+            "method": _method(self.device, opts, self.runtime),
             "end_to_end": self.end_to_end.to_dict(),
             "quality": self.quality,
             "seconds": round(self.seconds, 3),
         }
         if self.roofs is not None:
             out["roofs"] = self.roofs.to_dict()
+        if self.runtime is not None and self.runtime.per_layer_note is not None:
+            out["per_layer"] = self._runtime_layers(self.runtime.per_layer_note)
         if self.layers:
             medians = sum(layer.stats.median for layer in self.layers)
             out["per_layer"] = {
@@ -116,8 +151,38 @@ class LatencyResult:
                 out["per_layer"]["probe_cost"] = self.probe_cost.to_dict()
         return out
 
+    def _runtime_layers(self, note: str) -> dict[str, Any]:
+        rows = self.runtime_layers
+        medians = sum(row.stats.median for row in rows)
+        return {
+            "method": self.per_layer_method,
+            "how": note,
+            "sum_of_medians_ms": medians if rows else None,
+            "end_to_end_median_ms": self.end_to_end.median,
+            "sum_over_end_to_end": medians / self.end_to_end.median if rows and self.end_to_end.median else None,
+            "layers": [
+                {
+                    "name": row.name,
+                    "kind": row.kind,
+                    "layers": list(row.layers),
+                    **row.stats.to_dict(),
+                    **(row.roofline or {}),
+                }
+                for row in rows
+            ],
+        }
 
-def _method(device: str, opts: LatencyOptions) -> str:
+
+def _eager() -> dict[str, Any]:
+    return {"name": "eager", "version": torch.__version__, "options": {}, "prepare_s": 0.0}
+
+
+def _method(device: str, opts: LatencyOptions, runtime: RuntimeInfo | None = None) -> str:
+    if runtime is not None:
+        return (
+            f"time.perf_counter_ns around each whole {runtime.name} run on the same input, after warm-up; the "
+            "model was prepared (exported, compiled) before the clock started"
+        )
     if local_name(device) == "cpu":
         return "time.perf_counter_ns around each whole forward under torch.inference_mode(), after warm-up"
     mode = "replay of a CUDA graph captured after warm-up" if opts.cuda_graph else "eager forward"
@@ -166,6 +231,10 @@ def measure_latency(
     caller keeping the error (a job's future) would keep the memory too.
     """
     try:
+        if opts.runtime != "eager":
+            from .runtimes.measure import measure_on_runtime  # imports a runtime's packages only when asked
+
+            return measure_on_runtime(model, input_shape, opts, progress or Progress(), costs or {})
         return _measure_latency(model, input_shape, opts, progress or Progress(), costs or {})
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
         if (
@@ -203,7 +272,7 @@ def _measure_latency(
     layer_steps = 0 if in_context or not opts.per_layer else len(leaves)
     progress.total_steps = opts.warmup + 1 + layer_steps  # warm-up forwards count: progress moves from the start
 
-    with _cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
+    with cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
         roofs = measure_roofs(str(device))  # once per process, before the budget starts
         if in_context and device.type == "cpu":
             probe_cost()  # the clock reads' own cost: once per process, also before the budget starts

@@ -18,6 +18,7 @@ from .measure import LatencyResult, measure_latency
 from .options import DTYPE_BYTES, LatencyOptions
 from .progress import Progress
 from .roofline import LayerCost, Roofs
+from .runtimes import get_runtime
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -41,7 +42,10 @@ class Measurement:
 
     @property
     def budget_s(self) -> float:
-        return self.options.budget_s
+        """The wall time it may take in the timing process: its budget, and a runtime's preparation."""
+        if self.options.runtime == "eager":
+            return self.options.budget_s
+        return self.options.budget_s + get_runtime(self.options.runtime).prepare_budget_s
 
     def __call__(self, progress: Progress) -> LatencyResult:
         model = plan_model(self.spec, self.limits).build()
@@ -73,6 +77,8 @@ def latency_measurement(
     known = (roofs or {}).get(device)
     if known is not None:
         _check_forward_fits(counts, options, known, device)
+    if options.runtime != "eager":
+        get_runtime(options.runtime).check(options, "cuda" if on_cuda else "cpu")
     options = dataclasses.replace(options, device=device, cuda_graph=options.cuda_graph and on_cuda)
     input_shape = (options.batch_size, *counts.input_shape[1:])
     return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))

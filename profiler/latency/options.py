@@ -55,5 +55,6 @@ class LatencyOptions(MeasureOptions):
     """One measurement: the knobs above, on one device, at one batch size."""
 
     device: str = "cpu"
+    runtime: str = Field(default="eager", description="what runs the model: eager PyTorch, or a registered runtime")
     batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH)
     max_repeats: StrictInt = Field(default=10_000, ge=1)

@@ -41,6 +41,7 @@ class Job:
     progress: Progress
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     submitted: float = field(default_factory=time.monotonic)
+    runtime: str = "eager"  # what runs the model (a Measurement's options say)
 
     def cancel(self) -> None:
         self.progress.cancelled.set()  # a running measurement stops at its next check
@@ -70,6 +71,7 @@ class Job:
         return {
             "id": self.id,
             "device": self.device,
+            "runtime": self.runtime,
             "state": self.state,
             "steps_done": self.progress.done_steps,
             "steps_total": self.progress.total_steps,
@@ -148,7 +150,8 @@ class DeviceWorkers:
                 if runner is not None:
                     self.processes[key] = runner
         future = executor.submit(self._run, key, measure, progress, self.processes.get(key))
-        job = Job(key, future, progress)
+        options = getattr(measure, "options", None)
+        job = Job(key, future, progress, runtime=getattr(options, "runtime", "eager"))
         with self._lock:
             self._live[job.id] = job
         future.add_done_callback(lambda _: self._release(key, job))

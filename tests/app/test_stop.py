@@ -116,3 +116,33 @@ def test_ctrl_c_stops_every_process_quietly(tmp_path: Path) -> None:
         stop_server(proc)
     _clean(stderr)
     assert "Application shutdown complete" in stderr
+
+
+def test_a_sweep_whose_client_left_is_stopped_and_sigterm_does_not_wait_for_it(tmp_path: Path) -> None:
+    """100,000 points over 1,000 distinct plans: minutes of counting here. The client gives up after 2 s; the
+    server stops the sweep processes (it says so), and then stops at SIGTERM without counting on."""
+    port = free_port()
+    proc = start_server(tmp_path / "store.sqlite3", port)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, b"")), daemon=True)  # type: ignore[union-attr,arg-type]
+    reader.start()
+    heavy = {
+        "base": {"preset": "mobilenet_v2"},
+        "grid": {
+            "width_multiplier": [0.3 + i / 100 for i in range(100)],
+            "stages.3.t": list(range(1, 11)),
+            "resolution": list(range(96, 296, 2)),
+        },
+    }
+    try:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/sweep", json=heavy, timeout=2)
+        except httpx.TimeoutException:
+            pass
+        _wait_for(lambda: any(b"its client went away" in line for line in lines), "stopped after the client left")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(LIVENESS_S)
+        reader.join(LIVENESS_S)
+        _clean(b"".join(lines).decode())
+    finally:
+        stop_server(proc)

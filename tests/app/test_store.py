@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings, get_settings
-from app.store import ResultStore
+from app.store import ResultStore, TooLargeToStore
 from profiler import build_model, parse_spec, profile
 from tests.app.polling import poll_job
 from tests.live_server import free_port, start_server, stop_server
@@ -308,7 +308,7 @@ def _body(i: int) -> dict:
 
 
 def test_the_store_keeps_its_newest_results_within_its_size_cap(tmp_path: Path) -> None:
-    store = ResultStore(tmp_path / "s.sqlite3", max_bytes=5000)
+    store = ResultStore(tmp_path / "s.sqlite3", max_bytes=5000, max_result_share=0.5)
     ids = [store.add("profile", _body(i), summary={"name": f"r{i}"}, request=f"digest-{i}").id for i in range(10)]
     kept = [rid for rid in ids if store.get(rid) is not None]
     assert kept == ids[-len(kept) :] and 2 <= len(kept) <= 4  # the newest, each result about 1.1 kB
@@ -318,10 +318,23 @@ def test_the_store_keeps_its_newest_results_within_its_size_cap(tmp_path: Path) 
     total, _ = store.list(limit=20, offset=0)
     assert total == len(kept)
     store.close()
-    reopened = ResultStore(tmp_path / "s.sqlite3", max_bytes=5000)  # the running size is read back on open
+    reopened = ResultStore(
+        tmp_path / "s.sqlite3", max_bytes=5000, max_result_share=0.5
+    )  # the running size is read back on open
     newest = reopened.add("profile", _body(99), summary={"name": "r99"}).id
     assert reopened.get(newest) is not None
     assert sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT count(*) FROM results").fetchone()[0] <= 4
+
+
+def test_one_result_over_its_share_of_the_cap_is_refused_and_evicts_nothing(tmp_path: Path) -> None:
+    """Keeping one result past max_bytes x share would push out the others: it is refused, and they all stay."""
+    store = ResultStore(tmp_path / "s.sqlite3", max_bytes=20_000, max_result_share=0.1)  # 2,000 bytes a result
+    ids = [store.add("profile", _body(i), summary={"name": f"r{i}"}).id for i in range(5)]  # about 1.1 kB each
+    big = {"name": "big", "padding": "x" * 30_000}
+    with pytest.raises(TooLargeToStore, match=r"30,0[0-9]{2} bytes are over the 2,000"):
+        store.add("profile", big, summary={"name": "big"})
+    assert all(store.get(rid) is not None for rid in ids)
+    assert store.list(limit=20, offset=0)[0] == 5
 
 
 def test_the_store_removes_results_past_its_age_cap(tmp_path: Path) -> None:

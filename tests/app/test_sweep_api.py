@@ -211,3 +211,93 @@ def test_csv_cells_a_spreadsheet_would_evaluate_are_escaped(client: TestClient, 
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [row["name"] for row in rows] == ["'" + name, "plain"]
     assert [row["width_multiplier"] for row in rows] == ["0.5", "0.5"]
+
+
+def test_an_answer_past_the_response_limit_is_a_422_naming_the_setting(client: TestClient) -> None:
+    client.app.dependency_overrides[get_settings] = lambda: Settings(max_response_bytes=300_000)
+    estimated = client.post(
+        "/sweep",
+        json={"base": {"preset": "mobilenet_v1"}, "grid": {"name": ["N" * 200], "resolution": [*range(32, 2032)]}},
+    )
+    assert estimated.status_code == 422, estimated.text
+    msg = estimated.json()["detail"][0]["msg"]
+    assert "estimated bytes of the answer" in msg and "PROFILER_MAX_RESPONSE_BYTES" in msg
+    # A point with many more blocks than the base answers more than estimated: checked while it is encoded.
+    grown = client.post(
+        "/sweep", json={"base": {"preset": "mobilenet_v2"}, "grid": {"stages.3.n": [1, 1, 1, 300]}, "layers": True}
+    )
+    assert grown.status_code == 422, grown.text
+    msg = grown.json()["detail"][0]["msg"]
+    assert "bytes of the answer" in msg and "estimated" not in msg and "PROFILER_MAX_RESPONSE_BYTES" in msg
+
+
+def test_a_sweep_too_large_to_store_is_answered_unstored_and_evicts_nothing(tmp_path) -> None:
+    settings = Settings(store_path=tmp_path / "store.sqlite3", store_max_bytes=2_000_000)  # 200 kB a result
+    with TestClient(create_app(settings)) as client:
+        kept = [client.post("/profile", json={**SMALL, "name": f"kept {i}"}).json()["id"] for i in range(5)]
+        r = client.post("/sweep", json={"base": SMALL, "grid": {"resolution": [*range(64, 96)]}, "layers": True})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["stored"] is False and "PROFILER_STORE_MAX_RESULT_SHARE" in body["store_note"]
+        assert "id" not in body and "location" not in r.headers and len(body["points"]) == 32
+        assert all(client.get(f"/profiles/{rid}").status_code == 200 for rid in kept)
+        assert client.get("/profiles").json()["total"] == 5
+
+
+def test_a_count_past_its_time_limit_stops_with_a_422_naming_the_setting(client: TestClient) -> None:
+    client.app.dependency_overrides[get_settings] = lambda: Settings(count_timeout_s=0.01)
+    grid = {"width_multiplier": [0.25 + i / 100 for i in range(100)], "resolution": [*range(64, 264, 2)]}
+    r = client.post("/sweep", json={"base": {"preset": "mobilenet_v2"}, "grid": grid})
+    assert r.status_code == 422, r.text
+    msg = r.json()["detail"][0]["msg"]
+    assert "seconds of counting" in msg and "PROFILER_COUNT_TIMEOUT_S" in msg
+    client.app.dependency_overrides.clear()
+    assert client.post("/sweep", json=TABLE).status_code == 200  # the sweep processes count again
+
+
+SLOW = {"budget_s": 60, "target_ci": 0.0001, "min_repeats": 100_000, "threads": 1}
+
+
+def test_every_job_counts_against_max_jobs_and_a_full_house_is_a_503(tmp_path) -> None:
+    with TestClient(create_app(Settings(store_path=tmp_path / "store.sqlite3", max_jobs=2))) as client:
+        _jobs_fill_then_free(client)
+
+
+def _jobs_fill_then_free(client: TestClient) -> None:
+    running = []
+    for _ in range(2):
+        r = client.post("/sweep", json={"base": SMALL, "grid": {"width_multiplier": [0.5, 1.0]}, "latency": SLOW})
+        assert r.status_code == 202, r.text
+        running.append(r.json()["id"])
+    for request in [
+        ("/sweep", {"base": SMALL, "grid": {"width_multiplier": [0.5]}, "latency": SLOW}),
+        ("/profile", {**SMALL, "latency": {**SLOW, "job": True}}),
+    ]:
+        refused = client.post(*request[:1], json=request[1])
+        assert refused.status_code == 503, refused.text
+        assert int(refused.headers["retry-after"]) > 0 and "PROFILER_MAX_JOBS" in refused.json()["detail"]
+    for job_id in running:
+        client.delete(f"/jobs/{job_id}")
+    for job_id in running:
+        poll_job(client, job_id, {"cancelled"})
+    r = client.post("/sweep", json={"base": SMALL, "grid": {"width_multiplier": [0.5]}, "latency": SLOW})
+    assert r.status_code == 202, r.text  # a finished job's slot is taken by the next one
+    client.delete(f"/jobs/{r.json()['id']}")
+    poll_job(client, r.json()["id"], {"cancelled"})
+
+
+def test_a_running_sweep_is_paged_and_a_cancel_frees_its_per_layer_rows(client: TestClient) -> None:
+    grid = {"width_multiplier": [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]}
+    r = client.post("/sweep", json={"base": SMALL, "grid": grid, "layers": True, "latency": SLOW})
+    job_id = r.json()["id"]
+    poll_job(client, job_id, {"running"})
+    page = client.get(f"/sweeps/{job_id}", params={"offset": 2, "limit": 3}).json()
+    assert page["points_offset"] == 2 and page["points_total"] == 6
+    assert [p["values"]["width_multiplier"] for p in page["points"]] == [0.75, 1.0, 1.25]
+    assert all(p["layers"] for p in page["points"])
+    assert len(client.get(f"/sweeps/{job_id}").json()["points"]) == 6
+    client.delete(f"/sweeps/{job_id}")
+    poll_job(client, job_id, {"cancelled"})
+    after = client.get(f"/sweeps/{job_id}").json()
+    assert after["state"] == "cancelled" and "per-layer rows were freed" in after["note"]
+    assert len(after["points"]) == 6 and all("layers" not in p and "totals" in p for p in after["points"])

@@ -3,6 +3,7 @@ to torch's own counters, the Pareto front against its definition, and errors tha
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 import torchvision
 
 from profiler import PRESETS, LimitError, Limits, SpecError, profile
-from profiler.sweep import pareto_front, plan_sweep, sweep
+from profiler.sweep import answer_bytes, pareto_front, plan_sweep, sweep
 from tests.references import torch_flops
 
 # MobileNetV1 (Howard et al. 2017), tables 6 and 7: million mult-adds and million parameters.
@@ -206,3 +207,33 @@ def test_every_field_of_a_point_reaches_its_count() -> None:
         expected = profile({**base, **point["values"]}).counts.totals
         assert point["totals"]["params"] == expected.params and point["totals"]["macs"] == expected.macs
     assert len({p["totals"]["params"] for p in answer["points"]}) == 3
+
+
+@pytest.mark.parametrize(
+    ("grid", "layers"),
+    [
+        ({"width_multiplier": [0.5, 1.0], "resolution": list(range(96, 160, 8))}, False),
+        ({"name": ["a" * 150, "b"], "resolution": [128, 160, 192]}, False),
+        ({"width_multiplier": [0.5, 0.75, 1.0], "resolution": [96, 128]}, True),
+        ({"stages.3.t": [2, 4, 6], "classifier.dropout": [0.1, 0.2]}, True),
+    ],
+)
+def test_the_answer_size_is_estimated_before_counting_within_a_tenth(grid: dict, layers: bool) -> None:
+    """answer_bytes against the length of the answer's points as JSON, counted."""
+    planned = plan_sweep({"preset": "mobilenet_v2"}, grid, detailed=layers)
+    points = sweep({"preset": "mobilenet_v2"}, grid, layers=layers)["points"]
+    actual = len(json.dumps(points, separators=(",", ":"))) + len(json.dumps(planned.resolved))
+    assert abs(answer_bytes(planned, layers=layers) / actual - 1) < 0.1
+
+
+def test_an_answer_estimated_past_its_limit_is_refused_before_any_point_is_counted() -> None:
+    grid = {"name": ["N" * 200], "resolution": list(range(32, 2032))}
+    with pytest.raises(LimitError, match="estimated bytes of the answer") as refused:
+        sweep({"preset": "mobilenet_v1"}, grid, limits=Limits(max_response_bytes=200_000))
+    assert refused.value.setting == "max_response_bytes" and refused.value.value > 2000 * 200
+
+
+def test_strings_longer_than_a_spec_takes_are_refused_not_copied_into_every_point() -> None:
+    with pytest.raises(SpecError, match="100,000 characters") as refused:
+        plan_sweep({"preset": "mobilenet_v1"}, {"name": ["N" * 100_000], "resolution": [32, 64]})
+    assert refused.value.problems[0][0] == ("grid", "name", 0)

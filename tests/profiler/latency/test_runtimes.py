@@ -1,0 +1,116 @@
+"""Latency on ONNX Runtime, OpenVINO and torch.compile: the runtime runs the spec's model (its outputs equal
+eager PyTorch's on the same weights), says which runtime, version and options produced the figure, and maps
+its own per-node profile back to the spec so that every conv and linear layer is in exactly one row."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from profiler import LatencyOptions, SpecError, latency_measurement, profile
+from profiler.latency.progress import Progress
+from profiler.latency.runtimes import RUNTIMES, get_runtime
+from profiler.latency.runtimes.onnx_graph import layer_of_node
+from profiler.model.build import plan_model
+from profiler.model.codegen import timed_names
+from profiler.spec import parse_spec
+
+PROFILED = ["onnxruntime", "openvino"]
+SPECS = [
+    {"preset": "mobilenet_v2", "resolution": 96},
+    {"preset": "resnet18", "resolution": 64},
+    {"preset": "mobilenet_v3_large", "resolution": 96},  # squeeze-excite (a block's own multiply), hardswish
+    {"preset": "shufflenet_v2_x0_5", "resolution": 64},  # channel split, concat and shuffle
+]
+
+
+def _measure(spec: dict, runtime: str, **options) -> dict:
+    report = profile(spec)
+    opts = LatencyOptions(runtime=runtime, budget_s=1.0, threads=1, min_repeats=5, **options)
+    return latency_measurement(report, opts)(Progress()).to_dict()
+
+
+@pytest.mark.parametrize("runtime", PROFILED)
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s["preset"])
+def test_every_conv_and_linear_layer_is_in_exactly_one_runtime_row(spec: dict, runtime: str) -> None:
+    answer = _measure(spec, runtime, per_layer=True)
+    assert answer["runtime"]["name"] == runtime
+    assert answer["runtime"]["version"] == importlib.metadata.version(runtime)
+    assert answer["runtime"]["options"] and answer["runtime"]["prepare_s"] > 0
+    rows = answer["per_layer"]["layers"]
+    covered = Counter(layer for row in rows for layer in row["layers"])
+    report = profile(spec)
+    weighted = [r.name for r in report.counts.rows if r.type in ("Conv2d", "Linear")]
+    assert weighted and all(covered[name] == 1 for name in weighted), {n: covered[n] for n in weighted}
+    assert max(covered.values()) == 1  # no layer in two rows
+    known = {r.name for r in report.counts.rows} | set(report.counts.op_elements)
+    assert set(covered) <= known
+    assert all(row["median_ms"] >= 0 and row["repeats"] > 1 for row in rows)
+    ratio = answer["per_layer"]["sum_over_end_to_end"]
+    assert ratio is not None and ratio > 0
+
+
+@pytest.mark.parametrize("runtime", PROFILED)
+def test_a_fused_conv_bn_activation_is_one_row_naming_its_three_layers(runtime: str) -> None:
+    rows = _measure({"preset": "mobilenet_v2", "resolution": 64}, runtime, per_layer=True)["per_layer"]["layers"]
+    first = next(row for row in rows if "features.0.conv" in row["layers"])
+    assert first["layers"] == ["features.0.conv", "features.0.bn", "features.0.act"]
+    assert first["flops"] > 0 and first["bound"] in ("compute", "memory", None)
+
+
+@pytest.mark.parametrize("runtime", PROFILED)
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s["preset"])
+def test_the_runtime_runs_the_spec_model_its_outputs_equal_eager(spec: dict, runtime: str) -> None:
+    torch.manual_seed(0)
+    parsed = parse_spec(spec)
+    model = plan_model(parsed).build().eval()
+    x = torch.randn(2, 3, *parsed.hw)
+    with torch.inference_mode():
+        expected = model(x).numpy()
+    opts = LatencyOptions(runtime=runtime, threads=1)
+    prepared = get_runtime(runtime).prepare(model, x, opts, timed_names(model))
+    out = prepared.run()
+    got = np.asarray(out[0] if isinstance(out, list) else next(iter(out.values())))
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_torch_compile_is_timed_end_to_end_and_says_why_not_per_layer() -> None:
+    tiny = {
+        "name": "tiny",
+        "resolution": 32,
+        "stages": [
+            {"block": "conv", "c": 8, "k": 3, "s": 2},
+            {"block": "inverted_residual", "t": 2, "c": 8, "n": 1, "s": 1},
+        ],
+    }
+    answer = _measure(tiny, "compiled", per_layer=True)
+    assert answer["runtime"]["name"] == "compiled" and answer["runtime"]["options"]["backend"] == "inductor"
+    assert answer["end_to_end"]["median_ms"] > 0 and answer["runtime"]["prepare_s"] > 0
+    assert answer["per_layer"]["layers"] == [] and "end to end only" in answer["per_layer"]["how"]
+
+
+def test_a_runtime_not_installed_is_refused_naming_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(type(RUNTIMES["openvino"]), "installed", lambda self: False)
+    with pytest.raises(SpecError, match=r"pip install 'archprofiler\[openvino\]'") as refused:
+        latency_measurement(profile({"preset": "mobilenet_v2"}), LatencyOptions(runtime="openvino"))
+    assert refused.value.problems[0][0] == ("latency", "runtimes")
+
+
+@pytest.mark.parametrize(
+    ("node", "row"),
+    [
+        ("/features/features.3/conv_pw/Conv", "features.3.conv_pw"),
+        ("/features/features.0/conv/Conv/WithoutBiases", "features.0.conv"),  # OpenVINO's suffix
+        ("/features/features.3/Add", "features.3 (add)"),
+        ("/features/features.4/se/Mul", "features.4.se (scale)"),
+        ("/classifier/fc1/Gemm", "classifier.fc1"),
+        ("ReorderOutput_token_12", None),
+    ],
+)
+def test_onnx_node_names_map_to_the_report_rows(node: str, row: str | None) -> None:
+    names = timed_names(plan_model(parse_spec({"preset": "mobilenet_v3_large"})).build())
+    assert layer_of_node(node, names) == row
