@@ -39,6 +39,7 @@ from profiler import (
 )
 from profiler.bounds import bound_child
 from profiler.export import write_comparison_csv, write_layers_csv, write_sweep_csv
+from profiler.latency.paired import PairedMeasurement
 from profiler.latency.roofline import Roofs
 from profiler.report import totals_dict
 
@@ -102,6 +103,25 @@ def compare_encoded(
 ) -> Encoded:
     body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits, align=align)
     return encode(body), compare_summary(body)
+
+
+def compare_for_latency(
+    a: ModelSpec,
+    b: ModelSpec,
+    batch_size: int,
+    counter: CounterName,
+    limits: Limits,
+    align: Alignment,
+    options: list[LatencyOptions],
+    roofs: dict[str, Roofs],
+) -> tuple[bytes, dict[str, Any], list[PairedMeasurement]]:
+    """``compare_encoded``, and for each device and runtime the checked measurement of A against B."""
+    body, summary = compare_encoded(a, b, batch_size, counter, limits, align)
+    reports = [profile(spec, batch_size=batch_size, limits=limits) for spec in (a, b)]
+    paired = [
+        PairedMeasurement(*(latency_measurement(report, opts, limits, roofs) for report in reports)) for opts in options
+    ]
+    return body, summary, paired
 
 
 class CountTimeout(Exception):

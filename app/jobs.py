@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from profiler import Job, MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 
-from .store import ResultStore, TooLargeToStore, encode, latency_summary
+from .store import Kind, ResultStore, TooLargeToStore, encode, latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class ProfileJob(Finishes):
     summary: dict[str, Any]  # what the store's list shows of it
     jobs: list[Job]
     store: ResultStore | None = None
+    kind: Kind = "profile"  # or "compare": A against B on each device and runtime
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None  # when every device was done and the result stored
@@ -67,8 +68,9 @@ class ProfileJob(Finishes):
         try:
             if self.store is not None and all(j.state != "cancelled" for j in self.jobs):
                 latency = self.latency()
-                summary = {**self.summary, "latency_ms": latency_summary(latency)}
-                self.store.add_encoded("profile", self._body(latency), summary=summary, result_id=self.id)
+                key = "b_over_a" if self.kind == "compare" else "latency_ms"
+                summary = {**self.summary, key: latency_summary(latency, key)}
+                self.store.add_encoded(self.kind, self._body(latency), summary=summary, result_id=self.id)
                 self.saved = True
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             self.save_error = store_error(self.id, exc)

@@ -201,6 +201,11 @@ class CompareRequest(BaseModel):
         description="how layers are paired: name (same layer names), role (stem, stage i block j, head, then "
         "execution order, layers of one type paired), auto (name when both have the same layers, else role)",
     )
+    latency: LatencyRequest | None = Field(
+        default=None,
+        description="measure A against B on each device and runtime, in alternating chunks: B's time over A's "
+        "with a 95% interval and a verdict (B faster, A faster, no difference within the interval)",
+    )
 
 
 _DILATED = {"in_channels": 64, "resolution": 640, "classifier": None}

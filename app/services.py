@@ -16,10 +16,19 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from profiler import DeviceBusyError, DeviceWorkers, Job, ModelSpec, ProfilerError, spec_onnx
+from profiler import DeviceBusyError, DeviceWorkers, Job, LatencyOptions, ModelSpec, ProfilerError, spec_onnx
 from profiler.sweep import Sweep, check_answer_size, plan_sweep
 
-from .counting import Encoded, compare_encoded, count_encoded, count_for_latency, layers_csv, limiter_for, run_count
+from .counting import (
+    Encoded,
+    compare_encoded,
+    compare_for_latency,
+    count_encoded,
+    count_for_latency,
+    layers_csv,
+    limiter_for,
+    run_count,
+)
 from .jobs import AnyJob, JobStore, ProfileJob
 from .schemas import CompareRequest, DeviceLatency, LatencyRequest, ProfileRequest, SweepRequest
 from .settings import Settings, SettingsDep
@@ -72,10 +81,21 @@ class ProfileService:
             else:
                 counted = await self._in_thread(request.counter, self._find_or_count, request, digest)
             return await self._stored(counted, "profile", digest)
-        if request.latency.job:
+        return await self._measured(request.counter, request.latency, self._submit, request, is_disconnected)
+
+    async def _measured(
+        self,
+        counter: str,
+        latency: LatencyRequest,
+        submit: Callable[..., ProfileJob],
+        request: Any,
+        is_disconnected: Callable[[], Awaitable[bool]],
+    ) -> Response:
+        """Count and queue the measurements (``submit``), then answer 202 with the job, or wait for it."""
+        if latency.job:
             self.jobs.check_room()  # before counting and queueing anything
-        job = await self._in_thread(request.counter, self._submit, request, request.latency)
-        if request.latency.job:
+        job = await self._in_thread(counter, submit, request, latency)
+        if latency.job:
             self.jobs.add(job)
             return JSONResponse(job.status(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
         await self._wait(job, is_disconnected)
@@ -121,8 +141,7 @@ class ProfileService:
 
     def _submit(self, request: ProfileRequest, latency: LatencyRequest) -> ProfileJob:
         """Count (where counts run), check every device's measurement, then queue them all or none."""
-        devices = dict.fromkeys(self.workers.pick(name) for name in latency.devices)  # cuda and cuda:0 are one
-        options = [latency.options(d, request.batch_size, r) for d in devices for r in dict.fromkeys(latency.runtimes)]
+        options = self._options(latency, request.batch_size)
         body, summary, measurements = self._count_in_place(
             request.counter,
             count_for_latency,
@@ -133,6 +152,12 @@ class ProfileService:
             options,
             dict(self.workers.roofs),  # each device's roofs, from its earlier measurements
         )
+        return self._queue(body, summary, measurements, latency, "profile")
+
+    def _queue(
+        self, body: bytes, summary: dict[str, Any], measurements: list[Any], latency: LatencyRequest, kind: Kind
+    ) -> ProfileJob:
+        """Queue every measurement, or none (a full device queue cancels those already queued)."""
         submitted: list[Job] = []
         try:
             for measurement in measurements:
@@ -141,9 +166,15 @@ class ProfileService:
             for job in submitted:
                 job.cancel()
             raise
-        profile_job = ProfileJob(body, summary, submitted, store=self.store)
+        profile_job = ProfileJob(body, summary, submitted, store=self.store, kind=kind)
         profile_job.start()
         return profile_job
+
+    def _options(self, latency: LatencyRequest, batch_size: int) -> list[LatencyOptions]:
+        """One measurement's options per device (cuda and cuda:0 are one) and runtime."""
+        devices = dict.fromkeys(self.workers.pick(name) for name in latency.devices)
+        runtimes = dict.fromkeys(latency.runtimes)
+        return [latency.options(device, batch_size, runtime) for device in devices for runtime in runtimes]
 
     async def _wait(self, job: ProfileJob, is_disconnected: Callable[[], Awaitable[bool]]) -> None:
         """Wait for every device; a client that goes away, or a wait past the sync wait, cancels them all."""
@@ -168,10 +199,30 @@ class ProfileService:
 
     # ---- compare ---------------------------------------------------------------------------------------
 
-    async def compare(self, request: CompareRequest) -> Response:
+    async def compare(self, request: CompareRequest, is_disconnected: Callable[[], Awaitable[bool]]) -> Response:
+        if request.latency is not None:
+            return await self._measured(
+                request.counter, request.latency, self._submit_compare, request, is_disconnected
+            )
         digest = request_digest(b"compare:" + request.model_dump_json().encode())
         counted = await self._in_thread(request.counter, self._compare_find_or_count, request, digest)
         return await self._stored(counted, "compare", digest)
+
+    def _submit_compare(self, request: CompareRequest, latency: LatencyRequest) -> ProfileJob:
+        """Count both, check each device and runtime's paired measurement, then queue them all or none."""
+        body, summary, measurements = self._count_in_place(
+            request.counter,
+            compare_for_latency,
+            request.a,
+            request.b,
+            request.batch_size,
+            request.counter,
+            self.settings.limits,
+            request.align,
+            self._options(latency, request.batch_size),
+            dict(self.workers.roofs),
+        )
+        return self._queue(body, summary, measurements, latency, "compare")
 
     def _compare_find_or_count(self, request: CompareRequest, digest: str) -> Response | Encoded:
         found = self.store.find_request(digest)

@@ -405,9 +405,11 @@ def profile_summary(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def latency_summary(latency: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Each device's end-to-end median (None where it failed), for the list view; a runtime other than eager
-    is named after its device (``cpu onnxruntime``)."""
+def latency_summary(latency: list[dict[str, Any]], figure: str = "latency_ms") -> dict[str, float | None]:
+    """Each device's end-to-end median (``b_over_a`` for a comparison; None where it failed), for the list
+    view; a runtime other than eager is named after its device (``cpu onnxruntime``)."""
+    if figure == "b_over_a":
+        return {_entry_key(lat): lat.get("b_over_a") for lat in latency}
     return {_entry_key(lat): lat["end_to_end"]["median_ms"] if "end_to_end" in lat else None for lat in latency}
 
 

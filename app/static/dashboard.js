@@ -90,8 +90,10 @@ function specOf(side) {
 
 function latencyOptions() {
   if (!$("latency-on").checked) return null;
+  const runtimes = [...document.querySelectorAll('input[name="runtime"]:checked')].map((box) => box.value);
   return {
     devices: [$("latency-device").value],
+    runtimes: runtimes.length ? runtimes : ["eager"],
     per_layer: $("per-layer").checked,
     budget_s: Number($("budget").value || 10),
     job: true,
@@ -244,6 +246,13 @@ function totalsTable(columns, ratios) {
 }
 
 // One row per side and device: median, 95% CI, CV, repeats, why it stopped, and the verdict.
+const runtimeName = (lat) => (lat.runtime && lat.runtime.name) || "eager";
+const runtimeLabel = (lat) => {
+  const runtime = lat.runtime || { name: "eager" };
+  const prepared = runtime.prepare_s ? `, prepared in ${runtime.prepare_s.toFixed(1)} s` : "";
+  return `${runtime.name}${runtime.version ? " " + runtime.version : ""}${prepared}`;
+};
+
 function latencySummary(sides) {
   const timed = sides.flatMap(([side, report]) => (report.latency || []).map((lat) => [side, lat]));
   if (!timed.length) {
@@ -255,7 +264,7 @@ function latencySummary(sides) {
   table.className = "latency";
   table.id = "latency-table";
   table.createCaption().textContent = `latency, end to end: ${timed[0][1].method || ""}`;
-  const heads = [...(both ? ["side"] : []), "device", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict", "per layer"];
+  const heads = [...(both ? ["side"] : []), "device", "runtime", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict", "per layer"];
   table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
   const body = table.createTBody();
   const warnings = [];
@@ -266,6 +275,8 @@ function latencySummary(sides) {
     const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
     if (both) cell(side.toUpperCase(), "text");
     cell(lat.device_name ? `${lat.device} (${lat.device_name})` : lat.device, "text");
+    row.dataset.runtime = runtimeName(lat);
+    cell(runtimeLabel(lat), "text");
     if (!lat.end_to_end) {
       const failed = cell(lat.error || "no figures", "text");
       failed.colSpan = 7;
@@ -279,7 +290,9 @@ function latencySummary(sides) {
     cell(String(e.repeats));
     cell(e.stop, "text");
     cell(verdict, `text verdict-${verdict}`);
-    cell(lat.per_layer ? `sum ${(lat.per_layer.sum_in_typical_forwards_ms ?? lat.per_layer.sum_of_medians_ms).toFixed(3)} ms = ${lat.per_layer.sum_over_end_to_end.toFixed(2)}× (${lat.per_layer.method})` : "–", "text");
+    const perLayer = lat.per_layer;
+    cell(!perLayer ? "–" : perLayer.sum_over_end_to_end == null ? perLayer.how
+      : `sum ${(perLayer.sum_in_typical_forwards_ms ?? perLayer.sum_of_medians_ms).toFixed(3)} ms = ${perLayer.sum_over_end_to_end.toFixed(2)}× (${perLayer.method})`, "text");
     if (verdict === "noisy") {
       const warning = document.createElement("div");
       warning.className = "warning";
@@ -334,10 +347,12 @@ function drawCharts(sides, aligned) {
     const which = everyLayer ? "every layer" : "conv/linear layers";
     const how = timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
     boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}; colour: compute-, memory- or overhead-bound)`, names, timed.map(([side, lat]) => {
-      const byLayer = new Map(lat.per_layer.layers.map((x) => [x.name, x]));
+      // A runtime's row (a fused node) stands at the first spec layer it covers.
+      const byLayer = new Map(lat.per_layer.layers.map((x) => [x.layers && x.layers.length ? x.layers[0] : x.name, x]));
       const at = side === "b" ? 1 : 0;
+      const where = runtimeName(lat) === "eager" ? lat.device : `${lat.device} ${runtimeName(lat)}`;
       return {
-        label: sides.length > 1 ? `${side.toUpperCase()} ${lat.device}` : lat.device,
+        label: sides.length > 1 ? `${side.toUpperCase()} ${where}` : where,
         data: slots.map((slot) => byLayer.get(slot.names[at])?.median_ms ?? null),
         backgroundColor: slots.map((slot) => BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || "#d1d5db"),
         borderColor: COLORS[side],
@@ -360,9 +375,10 @@ function rooflineBox(timed) {
     const byBlock = new Map();
     for (const layer of lat.per_layer.layers) {
       if (!layer.intensity || !layer.achieved_flops_per_s) continue;  // no FLOPs: not on a log-log roofline
-      const block = layer.name.split(".").slice(0, 2).join(".");
+      const name = layer.layers && layer.layers.length ? layer.layers.join(" + ") : layer.name;  // a runtime's fused node
+      const block = name.split(".").slice(0, 2).join(".");
       if (!byBlock.has(block)) byBlock.set(block, []);
-      byBlock.get(block).push({ x: layer.intensity, y: layer.achieved_flops_per_s, name: layer.name, bound: layer.bound });
+      byBlock.get(block).push({ x: layer.intensity, y: layer.achieved_flops_per_s, name, bound: layer.bound });
       xs.push(layer.intensity);
     }
     [...byBlock.entries()].forEach(([block, points], i) => datasets.push({

@@ -167,6 +167,25 @@ def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:
     page.screenshot(path=ARTIFACTS / "dashboard-latency.png", full_page=True)
 
 
+def test_runtimes_chosen_on_the_page_each_get_a_row_and_a_per_layer_series(page) -> None:
+    _choose_preset(page, "a", "mobilenet_v3_small")
+    page.fill("#resolution-a", "64")
+    page.check("#latency-on")
+    page.check('input[name="runtime"][value="onnxruntime"]')
+    page.check("#per-layer")
+    page.fill("#budget", "2")
+    page.click("#run")
+    page.wait_for_selector('#latency-table tr[data-runtime="onnxruntime"]')
+    rows = page.eval_on_selector_all("#latency-table tbody tr", "rows => rows.map(r => r.dataset.runtime)")
+    assert rows == ["eager", "onnxruntime"]
+    assert "onnxruntime 1." in page.text_content('#latency-table tr[data-runtime="onnxruntime"]')
+    chart = _chart_data(page, "chart-latency")
+    assert [d["label"] for d in chart["datasets"]] == ["cpu", "cpu onnxruntime"]
+    fused = chart["datasets"][1]["data"]
+    assert fused[0] > 0  # the first conv's fused node, at the first conv's slot
+    page.screenshot(path=ARTIFACTS / "dashboard-runtimes.png", full_page=True)
+
+
 def test_a_bad_spec_shows_the_servers_detail(page) -> None:
     page.click("summary")
     page.fill("#spec-a", '{"stages": [{"block": "conv", "c": 0}]}')
@@ -380,7 +399,7 @@ def test_compare_with_latency_on_both_sides(page) -> None:
     rows = page.eval_on_selector_all("#latency-table tbody tr", "rows => rows.map(r => r.dataset.side)")
     assert rows == ["a", "b"]
     heads = page.eval_on_selector_all("#latency-table th", "cells => cells.map(c => c.textContent)")
-    assert heads[:8] == ["side", "device", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict"]
+    assert heads[:9] == ["side", "device", "runtime", "median ms", "95% CI ms", "CV", "repeats", "stopped", "verdict"]
 
     # A's conv and B's depthwise conv share one slot: aligned by role, not drawn at different x positions.
     macs = _chart_data(page, "chart-macs")

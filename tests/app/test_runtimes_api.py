@@ -112,3 +112,22 @@ def test_the_cli_exports_the_same_model(tmp_path: Path) -> None:
     x, expected = _eager_output(SMALL, 1)
     (got,) = ort.InferenceSession(out.read_bytes()).run(None, {"input": x})
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_compare_measures_a_against_b_per_runtime_with_an_interval_and_a_verdict(client: TestClient) -> None:
+    """B has 3x A's multiply-adds (twice the resolution): every runtime finds B slower, its interval above 1."""
+    a, b = SMALL, {**SMALL, "resolution": 128}
+    latency = {"runtimes": ["eager", "onnxruntime"], "budget_s": 2, "threads": 1}
+    r = client.post("/compare", json={"a": a, "b": b, "latency": latency})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["ratios"]["macs"] > 3  # the counts are still there (the classifier does not grow)
+    entries = body["latency"]
+    assert [e["runtime"]["name"] for e in entries] == ["eager", "onnxruntime"]
+    for entry in entries:
+        lo, hi = entry["ci95"]
+        assert lo <= entry["b_over_a"] <= hi and entry["pairs"] >= 2
+        assert entry["b_over_a"] > 1 and entry["verdict"] == "A faster", entry
+        assert entry["a"]["median_ms"] < entry["b"]["median_ms"]
+    stored = client.get("/profiles", params={"kind": "compare"}).json()["items"][0]
+    assert set(stored["b_over_a"]) == {"cpu", "cpu onnxruntime"}

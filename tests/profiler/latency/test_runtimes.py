@@ -114,3 +114,23 @@ def test_a_runtime_not_installed_is_refused_naming_how_to_install_it(monkeypatch
 def test_onnx_node_names_map_to_the_report_rows(node: str, row: str | None) -> None:
     names = timed_names(plan_model(parse_spec({"preset": "mobilenet_v3_large"})).build())
     assert layer_of_node(node, names) == row
+
+
+@pytest.mark.parametrize(
+    ("ci95", "verdict"),
+    [((0.31, 0.37), "B faster"), ((1.02, 1.4), "A faster"), ((0.97, 1.05), "no difference within the interval")],
+)
+def test_a_paired_verdict_says_whether_the_interval_excludes_one(ci95: tuple, verdict: str) -> None:
+    from profiler.latency.paired import PairedResult
+    from profiler.latency.stats import summarize
+
+    stats = summarize([1.0, 1.1, 0.9], "budget")
+    result = PairedResult("cpu", "x", LatencyOptions(), stats, stats, sum(ci95) / 2, ci95, 8, "budget", {}, (0, 0))
+    assert result.verdict == verdict
+
+
+def test_students_t_matches_its_table_and_tends_to_the_normal() -> None:
+    from profiler.latency.paired import t95
+
+    assert t95(1) == pytest.approx(12.706) and t95(10) == pytest.approx(2.228) and t95(30) == pytest.approx(2.042)
+    assert t95(1000) == pytest.approx(1.96)
