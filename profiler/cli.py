@@ -303,16 +303,22 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
             bar.update(min(1000, len(planned) - at))
     seconds = time.perf_counter() - start
     countable = [p for p in points if "totals" in p] if options else []
+    devices = list(dict.fromkeys(opts.device for opts in options))
     with tqdm(total=len(countable), desc="measuring", unit="point", file=sys.stderr, disable=not options) as bar:
         for i, point in enumerate(countable):
-            opts = options[i % len(options)]
-            try:
-                report = profile(parse_spec(point_spec(planned, point["values"])), batch_size=batch_size)
-                point["latency"] = [_measure(report, opts, leave=False).to_dict()]
-            except (DeviceUnavailableError, DeviceBusyError):
-                raise
-            except ProfilerError as exc:  # this point only: a limit, a budget it cannot fit
-                point["latency"] = [{"device": opts.device, "error": str(exc)}]
+            device = devices[i % len(devices)]  # the points spread over the devices, each on every runtime
+            report = None
+            point["latency"] = []
+            for opts in (o for o in options if o.device == device):
+                try:
+                    report = report or profile(parse_spec(point_spec(planned, point["values"])), batch_size=batch_size)
+                    point["latency"].append(_measure(report, opts, leave=False).to_dict())
+                except (DeviceUnavailableError, DeviceBusyError):
+                    raise
+                except ProfilerError as exc:  # this point only: a limit, a budget it cannot fit
+                    point["latency"].append(
+                        {"device": opts.device, "runtime": {"name": opts.runtime}, "error": str(exc)}
+                    )
             bar.update()
     return sweep_body(planned, points, batch_size, seconds, measured=bool(options))
 

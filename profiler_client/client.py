@@ -250,10 +250,21 @@ class ProfilerClient:
         body = profile_body(spec, batch_size=batch_size, latency=_latency_job(latency), **fields)
         return self._json("POST", "/profile", json=body)
 
-    def compare(self, a: Json, b: Json, *, batch_size: int = 1, counter: str = "shapes", align: str = "auto") -> Json:
-        """``POST /compare``: both reports, the ratios b/a, the layers aligned (by name or by role)."""
+    def compare(
+        self,
+        a: Json,
+        b: Json,
+        *,
+        batch_size: int = 1,
+        counter: str = "shapes",
+        align: str = "auto",
+        latency: Json | None = None,
+    ) -> Json:
+        """``POST /compare``: both reports, the ratios b/a, the layers aligned (by name or by role); with
+        ``latency`` (devices, runtimes, budget), A measured against B: ``b_over_a``, its ``ci95``, a verdict."""
         body = {"a": profile_body(a), "b": profile_body(b), "batch_size": batch_size, "counter": counter}
-        return self._json("POST", "/compare", json={**body, "align": align})
+        extra = {"latency": latency} if latency else {}
+        return self._json("POST", "/compare", json={**body, "align": align, **extra})
 
     def sweep(
         self,
@@ -433,10 +444,18 @@ class AsyncProfilerClient:
         return await self._json("POST", "/profile", json=body)
 
     async def compare(
-        self, a: Json, b: Json, *, batch_size: int = 1, counter: str = "shapes", align: str = "auto"
+        self,
+        a: Json,
+        b: Json,
+        *,
+        batch_size: int = 1,
+        counter: str = "shapes",
+        align: str = "auto",
+        latency: Json | None = None,
     ) -> Json:
         body = {"a": profile_body(a), "b": profile_body(b), "batch_size": batch_size, "counter": counter}
-        return await self._json("POST", "/compare", json={**body, "align": align})
+        extra = {"latency": latency} if latency else {}
+        return await self._json("POST", "/compare", json={**body, "align": align, **extra})
 
     async def sweep(
         self,

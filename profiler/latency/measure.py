@@ -60,6 +60,7 @@ class RuntimeInfo:
     options: dict[str, Any]
     prepare_s: float
     per_layer_note: str | None = None
+    reused: bool = False  # prepared for an earlier measurement of the same model, kept by the timing process
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class RuntimeInfo:
             "version": self.version,
             "options": self.options,
             "prepare_s": round(self.prepare_s, 3),
+            "prepared_before": self.reused,
         }
 
 
@@ -98,6 +100,8 @@ class LatencyResult:
     host: str | None = None  # the host it ran on, when not the server's own (a cluster device)
     runtime: RuntimeInfo | None = None  # None: eager PyTorch
     runtime_layers: tuple[RuntimeLayer, ...] = ()
+    runtime_layers_against: Stats | None = None  # the profiled forwards' own times
+    runtime_layer_sum: LayerSum | None = None  # their nodes' mean total over typical profiled forwards
 
     def to_dict(self) -> dict[str, Any]:
         opts = self.options
@@ -154,12 +158,18 @@ class LatencyResult:
     def _runtime_layers(self, note: str) -> dict[str, Any]:
         rows = self.runtime_layers
         medians = sum(row.stats.median for row in rows)
+        against = self.runtime_layers_against or self.end_to_end
         return {
             "method": self.per_layer_method,
             "how": note,
             "sum_of_medians_ms": medians if rows else None,
-            "end_to_end_median_ms": self.end_to_end.median,
-            "sum_over_end_to_end": medians / self.end_to_end.median if rows and self.end_to_end.median else None,
+            "end_to_end_median_ms": against.median,
+            "end_to_end_how": "the profiled forwards themselves, as the runtime timed them (ONNX Runtime's run "
+            "events) or by the wall clock (OpenVINO); the plain forwards' figure is end_to_end"
+            if self.runtime_layers_against
+            else "the end-to-end median",
+            "sum_over_end_to_end": medians / against.median if rows and against.median else None,
+            **self._typical(),
             "layers": [
                 {
                     "name": row.name,
@@ -170,6 +180,18 @@ class LatencyResult:
                 }
                 for row in rows
             ],
+        }
+
+    def _typical(self) -> dict[str, Any]:
+        typical = self.runtime_layer_sum
+        if typical is None:
+            return {}
+        return {
+            "sum_in_typical_forwards_ms": typical.layers_ms,
+            "end_to_end_typical_ms": typical.end_to_end_ms,
+            "sum_over_end_to_end": typical.layers_ms / typical.end_to_end_ms if typical.end_to_end_ms else None,
+            "sum_how": "over the profiled forwards whose time is between its quartiles: the mean per-node total "
+            "over the mean forward (means add up and medians do not)",
         }
 
 
@@ -222,9 +244,11 @@ def measure_latency(
     opts: LatencyOptions,
     progress: Progress | None = None,
     costs: dict[str, LayerCost] | None = None,
+    model_key: str | None = None,
 ) -> LatencyResult:
     """Time ``model`` (eval mode) on an input of ``input_shape`` as ``opts`` says; ``costs`` (per layer, at
-    this batch and dtype) place each timed layer under the device's roofs.
+    this batch and dtype) place each timed layer under the device's roofs. ``model_key`` names the model (its
+    spec): a runtime's prepared model is kept under it for the next measurement of the same model.
 
     Out of memory (CUDA or host) raises MeasurementOutOfMemory, and not from inside the ``except`` block:
     the original exception's traceback holds the frames, hence the tensors, of the failed measurement, and a
@@ -234,7 +258,7 @@ def measure_latency(
         if opts.runtime != "eager":
             from .runtimes.measure import measure_on_runtime  # imports a runtime's packages only when asked
 
-            return measure_on_runtime(model, input_shape, opts, progress or Progress(), costs or {})
+            return measure_on_runtime(model, input_shape, opts, progress or Progress(), costs or {}, model_key)
         return _measure_latency(model, input_shape, opts, progress or Progress(), costs or {})
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
         if (

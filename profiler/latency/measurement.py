@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
+
 from ..count import Counts
 from ..errors import SpecError
 from ..limits import Limits
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from ..report import Report
 
 __all__ = ["Measurement", "latency_measurement"]
+
+_SPEC_JSON = TypeAdapter(ModelSpec)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Measurement:
 
     def __call__(self, progress: Progress) -> LatencyResult:
         model = plan_model(self.spec, self.limits).build()
-        return measure_latency(model, self.input_shape, self.options, progress, self.costs)
+        key = _SPEC_JSON.dump_json(self.spec).decode()
+        return measure_latency(model, self.input_shape, self.options, progress, self.costs, model_key=key)
 
 
 def latency_measurement(
@@ -79,6 +84,11 @@ def latency_measurement(
         _check_forward_fits(counts, options, known, device)
     if options.runtime != "eager":
         get_runtime(options.runtime).check(options, "cuda" if on_cuda else "cpu")
+    elif options.dtype == "int8":
+        raise SpecError.at(
+            ("latency", "dtype"),
+            'int8 is measured on a quantized model: add runtimes: ["onnxruntime"] (its static quantization)',
+        )
     options = dataclasses.replace(options, device=device, cuda_graph=options.cuda_graph and on_cuda)
     input_shape = (options.batch_size, *counts.input_shape[1:])
     return Measurement(report.spec, input_shape, options, limits, _costs(counts, options))

@@ -11,8 +11,8 @@ from pydantic.dataclasses import dataclass
 
 __all__ = ["DTYPE_BYTES", "Dtype", "LatencyOptions", "MeasureOptions"]
 
-Dtype = Literal["float32", "float16", "bfloat16"]
-DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
+Dtype = Literal["float32", "float16", "bfloat16", "int8"]  # int8: a runtime's quantized model (onnxruntime)
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 MAX_BATCH = 2**24  # the schema's range; the operator's limit (PROFILER_MAX_BATCH) is far below
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -34,13 +34,16 @@ class ProfiledRow:
 @dataclass
 class Prepared:
     """A model ready to run on a runtime: ``run()`` is one forward on the fixed input; ``profile(n)`` runs
-    ``n`` profiled forwards and gives each node's times (None where the runtime cannot say)."""
+    ``n`` profiled forwards and gives each node's time in each, and each profiled forward's own time (what the
+    nodes add up to: the same forwards, so neither drift nor another session's threads come between them),
+    as the runtime measures it where it does (ONNX Runtime's run events), else its wall time."""
 
     run: Callable[[], object]
     options: dict[str, Any]  # what the runtime was given: threads, optimization level, precision, provider
-    profile: Callable[[int], list[ProfiledRow]] | None = None
+    profile: Callable[[int], tuple[list[ProfiledRow], list[float]]] | None = None
     per_layer_note: str | None = None  # why there are no per-layer figures, or how they were mapped
     close: Callable[[], None] = lambda: None
+    nbytes: int = 0  # about what it holds in memory (its model file), for the cache of prepared models
 
 
 class Runtime(ABC):

@@ -27,6 +27,7 @@ class Compiled(Runtime):
                 return compiled(x)
 
         return Prepared(
+            nbytes=sum(p.numel() * p.element_size() for p in model.parameters()),
             run=run,
             options={"backend": "inductor", "mode": "default", "dynamic": False, "precision": "float32"},
             per_layer_note="end to end only: inductor's generated kernels fuse across layers and carry no layer "

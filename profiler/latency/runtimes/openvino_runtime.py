@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..clocks import CpuClock
 from ..options import LatencyOptions
 from .base import Prepared, ProfiledRow, Runtime
 from .onnx_graph import export_onnx
@@ -39,14 +40,15 @@ class OpenVino(Runtime):
         plain = core.compile_model(onnx_model, "CPU", config).create_infer_request()
         feed = {0: x.numpy()}
 
-        def profile(forwards: int) -> list[ProfiledRow]:
+        def profile(forwards: int) -> tuple[list[ProfiledRow], list[float]]:
             compiled = core.compile_model(onnx_model, "CPU", {**config, "PERF_COUNT": True})
             request = compiled.create_infer_request()
             request.infer(feed)  # warm-up
             samples: dict[str, list[float]] = {}
             kinds: dict[str, str] = {}
+            wall: list[float] = []
             for _ in range(forwards):
-                request.infer(feed)
+                wall += CpuClock().sample(lambda: request.infer(feed), 1)
                 for info in request.get_profiling_info():
                     if str(info.status).endswith("EXECUTED"):
                         samples.setdefault(info.node_name, []).append(info.real_time.total_seconds() * 1e3)
@@ -58,9 +60,10 @@ class OpenVino(Runtime):
                 (producer.get(original, original), node) for node in samples for original in fused.get(node, [node])
             ]
             coverage = rows_of(pairs, list(samples), layers)
-            return [ProfiledRow(node, kinds[node], coverage[node], times) for node, times in samples.items()]
+            return [ProfiledRow(node, kinds[node], coverage[node], times) for node, times in samples.items()], wall
 
         return Prepared(
+            nbytes=len(data),
             run=lambda: plain.infer(feed),
             options={
                 "device": "CPU",

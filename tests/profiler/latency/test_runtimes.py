@@ -134,3 +134,22 @@ def test_students_t_matches_its_table_and_tends_to_the_normal() -> None:
 
     assert t95(1) == pytest.approx(12.706) and t95(10) == pytest.approx(2.228) and t95(30) == pytest.approx(2.042)
     assert t95(1000) == pytest.approx(1.96)
+
+
+def test_int8_is_onnx_runtimes_static_quantization_with_every_conv_still_mapped() -> None:
+    spec = {"preset": "mobilenet_v2", "resolution": 64}
+    answer = _measure(spec, "onnxruntime", per_layer=True, dtype="int8")
+    assert answer["dtype"] == "int8" and "quantize_static" in answer["runtime"]["options"]["precision"]
+    rows = answer["per_layer"]["layers"]
+    assert any("QLinear" in row["kind"] or "Integer" in row["kind"] for row in rows)  # int8 kernels ran
+    covered = Counter(layer for row in rows for layer in row["layers"])
+    weighted = [r.name for r in profile(spec).counts.rows if r.type in ("Conv2d", "Linear")]
+    assert all(covered[name] == 1 for name in weighted)
+
+
+def test_int8_without_a_runtime_that_quantizes_is_refused() -> None:
+    report = profile({"preset": "mobilenet_v2"})
+    with pytest.raises(SpecError, match="onnxruntime"):
+        latency_measurement(report, LatencyOptions(dtype="int8"))
+    with pytest.raises(SpecError, match="openvino runtime measures float32"):
+        latency_measurement(report, LatencyOptions(dtype="int8", runtime="openvino"))
