@@ -16,7 +16,16 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
-from profiler import DeviceBusyError, DeviceWorkers, Job, LatencyOptions, ModelSpec, ProfilerError, spec_onnx
+from profiler import (
+    DeviceBusyError,
+    DeviceWorkers,
+    Job,
+    LatencyOptions,
+    ModelSpec,
+    ProfilerError,
+    SpecError,
+    spec_onnx,
+)
 from profiler.sweep import Sweep, check_answer_size, plan_sweep
 
 from .counting import (
@@ -170,11 +179,23 @@ class ProfileService:
         profile_job.start()
         return profile_job
 
-    def _options(self, latency: LatencyRequest, batch_size: int) -> list[LatencyOptions]:
+    def _options(self, latency: DeviceLatency, batch_size: int) -> list[LatencyOptions]:
         """One measurement's options per device (cuda and cuda:0 are one) and runtime."""
         devices = dict.fromkeys(self.workers.pick(name) for name in latency.devices)
-        runtimes = dict.fromkeys(latency.runtimes)
-        return [latency.options(device, batch_size, runtime) for device in devices for runtime in runtimes]
+        return [
+            latency.options(device, batch_size, runtime) for device in devices for runtime in self._runtimes(latency)
+        ]
+
+    def _runtimes(self, latency: DeviceLatency) -> list[str]:
+        """The runtimes asked, each once; one this server does not offer is a 422."""
+        offered = self.settings.runtimes
+        for i, runtime in enumerate(latency.runtimes):
+            if runtime not in offered:
+                raise SpecError.at(
+                    ("latency", "runtimes", i),
+                    f"this server does not offer the {runtime} runtime (PROFILER_RUNTIMES: {', '.join(offered)})",
+                )
+        return list(dict.fromkeys(latency.runtimes))
 
     async def _wait(self, job: ProfileJob, is_disconnected: Callable[[], Awaitable[bool]]) -> None:
         """Wait for every device; a client that goes away, or a wait past the sync wait, cancels them all."""
@@ -261,6 +282,7 @@ class ProfileService:
             errors = sum(c is None for _, costs in chunked for c in costs)
             return await to_thread.run_sync(self._add, "sweep", body, sweep_summary(planned, errors), digest)
         self.jobs.check_room()  # before its points are counted
+        self._runtimes(request.latency)
         async with self.state.sweep_threads:
             began = time.time()
             planned = await to_thread.run_sync(self._plan_sweep, request, True)
@@ -326,7 +348,7 @@ class ProfileService:
         measuring the counted points."""
         # Each name's devices (every device of a kind), each once: cuda and cuda:0 are one.
         devices = dict.fromkeys(device for name in latency.devices for device in self.workers.expand(name))
-        runtimes = dict.fromkeys(latency.runtimes)
+        runtimes = self._runtimes(latency)
         options = [latency.options(device, request.batch_size, runtime) for device in devices for runtime in runtimes]
         job = SweepJob(
             planned,

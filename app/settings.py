@@ -7,13 +7,14 @@ import ipaddress
 import os
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import Depends
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from profiler import Limits
+from profiler.latency.runtimes import RuntimeName
 from profiler.limits import DEFAULT_MAX_BODY_BYTES
 
 ENV_PREFIX = "PROFILER_"
@@ -59,6 +60,11 @@ class Settings(BaseSettings, Limits):
     # Timing runs in a child process per device, away from the server's interpreter (off: in a thread of the
     # server, which under counting load measured a CPU figure at 9.8x its quiet value; kept for comparison).
     timing_process: bool = True
+
+    # Runtimes a request may ask for (latency.runtimes); torch.compile takes minutes of CPU per model.
+    runtimes: list[RuntimeName] = Field(
+        default_factory=lambda: list(get_args(RuntimeName)), min_length=1, description="runtimes offered"
+    )
 
     # Timing: one measurement per device at a time, at most timing_queue_size waiting behind it (then 503).
     timing_queue_size: int = Field(4, ge=0)

@@ -131,3 +131,15 @@ def test_compare_measures_a_against_b_per_runtime_with_an_interval_and_a_verdict
         assert entry["a"]["median_ms"] < entry["b"]["median_ms"]
     stored = client.get("/profiles", params={"kind": "compare"}).json()["items"][0]
     assert set(stored["b_over_a"]) == {"cpu", "cpu onnxruntime"}
+
+
+def test_a_runtime_the_server_does_not_offer_is_a_422_naming_the_setting(tmp_path: Path) -> None:
+    settings = Settings(store_path=tmp_path / "store.sqlite3", runtimes=["eager", "onnxruntime"])
+    with TestClient(create_app(settings)) as client:
+        for path, body in [
+            ("/profile", {**SMALL, "latency": {"runtimes": ["eager", "compiled"]}}),
+            ("/sweep", {"base": SMALL, "grid": {"resolution": [64]}, "latency": {"runtimes": ["compiled"]}}),
+        ]:
+            r = client.post(path, json=body)
+            assert r.status_code == 422, r.text
+            assert "PROFILER_RUNTIMES" in r.json()["detail"][0]["msg"]
