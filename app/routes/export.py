@@ -33,7 +33,11 @@ async def export_onnx(
     return _onnx_file(data, request.name or request.preset or "model")
 
 
-@router.get("/profiles/{result_id}/model.onnx", tags=["profiles"], responses=_ONNX)
+@router.get(
+    "/profiles/{result_id}/model.onnx",
+    tags=["profiles"],
+    responses={**_ONNX, 404: {"description": "no stored profile with this id"}},
+)
 async def stored_model_onnx(result_id: str, store: StoreDep, service: ServiceDep) -> Response:
     """The ONNX file of a stored profile's spec, at its batch size."""
     stored = store.get(result_id)
