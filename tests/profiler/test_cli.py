@@ -164,8 +164,8 @@ def test_a_sweep_body_the_api_takes(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_runtimes_from_the_command_line_each_get_their_line(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--preset", "mobilenet_v3_small", "--set", "resolution=64", "--runtime", "eager", "--runtime", "onnxruntime"]
-    assert main([*argv, "--budget", "1", "--format", "json"]) == 0
+    spec = ["--preset", "mobilenet_v3_small", "--set", "resolution=64"]
+    assert main([*spec, "--runtime", "eager", "--runtime", "onnxruntime", "--budget", "1", "--format", "json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert [entry["runtime"]["name"] for entry in body["latency"]] == ["eager", "onnxruntime"]
     assert all(entry["device"] == "cpu" and entry["end_to_end"]["median_ms"] > 0 for entry in body["latency"])
