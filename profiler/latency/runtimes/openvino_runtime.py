@@ -53,6 +53,9 @@ class OpenVino(Runtime):
                     if str(info.status).endswith("EXECUTED"):
                         samples.setdefault(info.node_name, []).append(info.real_time.total_seconds() * 1e3)
                         kinds[info.node_name] = f"{info.node_type} ({info.exec_type})"
+            # A node executed in some forwards only is one-off work (a weight reorder on first use), not the
+            # steady forward the rows describe.
+            samples = {node: times for node, times in samples.items() if len(times) == forwards}
             fused = _original_layers(compiled.get_runtime_model())
             # An original name is an ONNX node's, or an output tensor's (OpenVINO names a model output's last op
             # after the tensor): the tensor's producer then.
