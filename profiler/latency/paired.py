@@ -18,6 +18,7 @@ import torch
 from ..model.build import plan_model
 from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, resolve_device
+from .measure import cpu_threads
 from .measurement import Measurement
 from .options import LatencyOptions
 from .progress import Progress
@@ -51,6 +52,7 @@ class PairedResult:
     stop: str
     runtime: dict[str, Any]
     prepare_s: tuple[float, float]
+    threads: int | None = None  # CPU threads the timing process used (None on a GPU)
 
     @property
     def verdict(self) -> str:
@@ -68,7 +70,7 @@ class PairedResult:
             "runtime": {**self.runtime, "prepare_s": [round(s, 3) for s in self.prepare_s]},
             "batch_size": self.options.batch_size,
             "dtype": self.options.dtype,
-            "threads": self.options.threads or (torch.get_num_threads() if self.device == "cpu" else None),
+            "threads": self.threads,
             "a": self.a.to_dict(),
             "b": self.b.to_dict(),
             "b_over_a": self.ratio,
@@ -106,10 +108,7 @@ class PairedMeasurement:
         device = resolve_device(opts.device)
         progress.total_steps = 3
         with ExitStack() as stack, torch.inference_mode():
-            if device.type == "cpu" and opts.threads:
-                before = torch.get_num_threads()
-                torch.set_num_threads(opts.threads)
-                stack.callback(torch.set_num_threads, before)
+            threads = stack.enter_context(cpu_threads(opts.threads if device.type == "cpu" else None))
             (run_a, prep_a), (run_b, prep_b) = (_runnable(m, device, stack) for m in (self.a, self.b))
             progress.done_steps = 1
             clock: Clock = CpuClock() if device.type == "cpu" else CudaClock(device)
@@ -160,6 +159,7 @@ class PairedMeasurement:
             stop=stop,
             runtime=runtime,
             prepare_s=(prep_a, prep_b),
+            threads=threads if device.type == "cpu" else None,
         )
 
 

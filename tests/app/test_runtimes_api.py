@@ -130,7 +130,7 @@ def test_compare_measures_a_against_b_per_runtime_with_an_interval_and_a_verdict
         lo, hi = entry["ci95"]
         assert lo <= entry["b_over_a"] <= hi and entry["pairs"] >= 2
         assert entry["b_over_a"] > 1 and entry["verdict"] == "A faster", entry
-        assert entry["a"]["median_ms"] < entry["b"]["median_ms"]
+        assert entry["a"]["median_ms"] < entry["b"]["median_ms"] and entry["threads"] == 1
     stored = client.get("/profiles", params={"kind": "compare"}).json()["items"][0]
     assert set(stored["b_over_a"]) == {"cpu", "cpu onnxruntime"}
 
