@@ -109,8 +109,11 @@ async function run() {
     if ($("compare-mode").checked) {
       const a = specOf("a");
       const b = specOf("b");
-      const { data } = await api("POST", "/compare", { a, b, batch_size: batch });
-      if (latency) {  // each side measured as its own profile job; the comparison shows both
+      // With latency, /compare times A against B in alternating chunks: B / A with its interval per runtime.
+      const body = { a, b, batch_size: batch, ...(latency ? { latency: { ...latency, per_layer: false } } : {}) };
+      const { status, data: answer } = await api("POST", "/compare", body);
+      const data = status === 202 ? (await follow([[answer.id, "A vs B"]]))[0] : answer;
+      if (latency && latency.per_layer) {  // per-layer bars: each side measured as its own profile job
         const jobs = await Promise.all([a, b].map((spec) => api("POST", "/profile", { ...spec, batch_size: batch, latency })));
         const [timedA, timedB] = await follow(jobs.map(({ data: job }, i) => [job.id, i ? "B" : "A"]));
         data.timed = [timedA, timedB];
@@ -197,6 +200,7 @@ function show(result) {
     totalsTable([["a", "A", result.a], ["b", "B", result.b]], result.ratios);
     drawCharts(sides, result.aligned_layers);
     latencySummary(sides);
+    pairedSummary(result.latency || []);
   } else {
     totalsTable([["a", "value", result]], null);
     drawCharts([["a", result]]);
@@ -302,6 +306,37 @@ function latencySummary(sides) {
     }
   }
   $("latency-summary").replaceChildren(table, ...warnings);
+}
+
+// /compare's paired latency: per device and runtime, B's median over A's with its 95% interval and verdict.
+function pairedSummary(entries) {
+  if (!entries.length) return;
+  const table = document.createElement("table");
+  table.className = "latency";
+  table.id = "compare-latency-table";
+  table.createCaption().textContent = `latency, B / A: ${entries[0].method || ""}`;
+  const heads = ["device", "runtime", "A median ms", "B median ms", "B / A", "95% interval", "pairs", "verdict"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const body = table.createTBody();
+  for (const entry of entries) {
+    const row = body.insertRow();
+    row.dataset.device = entry.device;
+    row.dataset.runtime = runtimeName(entry);
+    const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+    cell(entry.device_name ? `${entry.device} (${entry.device_name})` : entry.device, "text");
+    cell(runtimeLabel({ runtime: entry.runtime && { name: entry.runtime.name, version: entry.runtime.version } }), "text");
+    if (entry.b_over_a == null) {
+      cell(entry.error || "no figures", "text").colSpan = 6;
+      continue;
+    }
+    cell(entry.a.median_ms.toFixed(3));
+    cell(entry.b.median_ms.toFixed(3));
+    cell(`${entry.b_over_a.toFixed(3)}×`).dataset.value = String(entry.b_over_a);
+    cell(`${entry.ci95[0].toFixed(3)} – ${entry.ci95[1].toFixed(3)}`);
+    cell(String(entry.pairs));
+    cell(entry.verdict, "text");
+  }
+  $("latency-summary").append(table);
 }
 
 // Layer names of every side in execution order: a's, with b's own names placed after their predecessor.
@@ -741,8 +776,8 @@ function loadIntoForm(result) {
   }
   $("compare-mode").checked = isCompare;
   $("compare-mode").dispatchEvent(new Event("change"));
-  const timed = isCompare ? (result.timed || []).flatMap((r) => r.latency || []) : result.latency || [];
-  const measured = timed.find((lat) => lat.end_to_end);
+  const timed = isCompare ? [...(result.timed || []).flatMap((r) => r.latency || []), ...(result.latency || [])] : result.latency || [];
+  const measured = timed.find((lat) => lat.end_to_end || lat.b_over_a != null);
   $("latency-on").checked = Boolean(measured);
   if (measured) {
     if ([...$("latency-device").options].some((o) => o.value === measured.device)) $("latency-device").value = measured.device;

@@ -111,7 +111,9 @@ class PairedMeasurement:
             threads = stack.enter_context(cpu_threads(opts.threads if device.type == "cpu" else None))
             (run_a, prep_a), (run_b, prep_b) = (_runnable(m, device, stack) for m in (self.a, self.b))
             progress.done_steps = 1
-            clock: Clock = CpuClock() if device.type == "cpu" else CudaClock(device)
+            # A runtime's run returns when its output is ready (it synchronizes its own stream): a wall clock.
+            eager_cuda = device.type == "cuda" and opts.runtime == "eager"
+            clock: Clock = CudaClock(device) if eager_cuda else CpuClock()
             for _ in range(max(opts.warmup, 1)):
                 progress.check()
                 run_a()

@@ -1,5 +1,5 @@
 """Runtimes a latency is measured on, registered here in one place: eager PyTorch (the default), ONNX
-Runtime, OpenVINO and torch.compile. Each is one file behind ``Runtime``; eager is measured by
+Runtime, OpenVINO, torch.compile and TensorRT (CUDA). Each is one file behind ``Runtime``; eager is measured by
 ``profiler.latency.measure`` itself (its per-layer timing reads the generated model's code)."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from .base import Prepared, ProfiledRow, Runtime
 from .compiled import Compiled
 from .onnx_runtime import OnnxRuntime
 from .openvino_runtime import OpenVino
+from .tensorrt_runtime import TensorRT
 
 __all__ = ["RUNTIMES", "Prepared", "ProfiledRow", "Runtime", "RuntimeName", "get_runtime"]
 
-RuntimeName = Literal["eager", "onnxruntime", "openvino", "compiled"]
+RuntimeName = Literal["eager", "onnxruntime", "openvino", "compiled", "tensorrt"]
 
-RUNTIMES: dict[str, Runtime] = {r.name: r for r in (OnnxRuntime(), OpenVino(), Compiled())}
+RUNTIMES: dict[str, Runtime] = {r.name: r for r in (OnnxRuntime(), OpenVino(), Compiled(), TensorRT())}
 assert set(RUNTIMES) | {"eager"} == set(get_args(RuntimeName))
 
 

@@ -33,7 +33,8 @@ class ProfiledRow:
 
 @dataclass
 class Prepared:
-    """A model ready to run on a runtime: ``run()`` is one forward on the fixed input; ``profile(n)`` runs
+    """A model ready to run on a runtime: ``run()`` is one forward on the fixed input, returning when its
+    output is ready (on a GPU too: it synchronizes, so a wall clock times it); ``profile(n)`` runs
     ``n`` profiled forwards and gives each node's time in each, and each profiled forward's own time (what the
     nodes add up to: the same forwards, so neither drift nor another session's threads come between them),
     as the runtime measures it where it does (ONNX Runtime's run events), else its wall time."""
@@ -60,6 +61,14 @@ class Runtime(ABC):
     # budget: past both (and the grace) the process is killed and replaced, as for a forward that overruns.
     prepare_budget_s: ClassVar[float] = 120.0
 
+    def dtypes_on(self, device_kind: str) -> tuple[str, ...]:
+        """The precisions it measures on a device kind (``cpu``, ``cuda``)."""
+        return self.dtypes
+
+    def unavailable_on(self, device_kind: str) -> str | None:
+        """Why it cannot run on the device kind although installed (a build without that device), or None."""
+        return None
+
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
 
@@ -79,10 +88,12 @@ class Runtime(ABC):
             raise SpecError.at(
                 loc, f"the {self.name} runtime runs on {', '.join(self.devices)} here, not on {device_kind}"
             )
-        if opts.dtype not in self.dtypes:
+        if (why := self.unavailable_on(device_kind)) is not None:
+            raise SpecError.at(loc, why)
+        if opts.dtype not in (dtypes := self.dtypes_on(device_kind)):
             raise SpecError.at(
                 ("latency", "dtype"),
-                f"the {self.name} runtime measures {', '.join(self.dtypes)} on {device_kind}, not {opts.dtype}",
+                f"the {self.name} runtime measures {', '.join(dtypes)} on {device_kind}, not {opts.dtype}",
             )
         if opts.cuda_graph:
             raise SpecError.at(("latency", "cuda_graph"), f"CUDA graphs are eager PyTorch's; not for {self.name}")

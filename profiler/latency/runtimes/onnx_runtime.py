@@ -1,6 +1,7 @@
-"""ONNX Runtime on the CPU: the model exported to ONNX, run by an InferenceSession with every graph
-optimization on (the deployed configuration); per layer from its profiler's node events, each fused node
-mapped to the spec layers of the ONNX nodes it replaced."""
+"""ONNX Runtime: the model exported to ONNX, run by an InferenceSession with every graph optimization on (the
+deployed configuration), on the CPU execution provider, or the CUDA one on a GPU (``onnxruntime-gpu``, the
+``gpu`` extra; input and output bound on the device). Per layer on the CPU from its profiler's node events,
+each fused node mapped to the spec layers of the ONNX nodes it replaced."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..devices import resolve_device
 from ..options import LatencyOptions
 from .base import Prepared, ProfiledRow, Runtime
 from .onnx_graph import covered_layers, export_onnx, layer_of_node
@@ -25,13 +27,32 @@ class OnnxRuntime(Runtime):
     name = "onnxruntime"
     package = "onnxruntime"
     module = "onnxruntime"
-    extra = None  # in the base install
+    extra = None  # in the base install (its CUDA provider: the gpu extra's onnxruntime-gpu)
+    devices = ("cpu", "cuda")
     dtypes = ("float32", "int8")
+
+    def dtypes_on(self, device_kind: str) -> tuple[str, ...]:
+        return self.dtypes if device_kind == "cpu" else ("float32",)
+
+    def unavailable_on(self, device_kind: str) -> str | None:
+        if device_kind != "cuda":
+            return None
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            return (
+                "this server's onnxruntime has no CUDA execution provider: pip install 'archprofiler[gpu]' "
+                "(onnxruntime-gpu in place of onnxruntime)"
+            )
+        return None
 
     def prepare(self, model: nn.Module, x: torch.Tensor, opts: LatencyOptions, layers: list[str]) -> Prepared:
         import onnx
         import onnxruntime as ort
 
+        device = resolve_device(opts.device)
+        if device.type == "cuda":
+            return _prepare_cuda(export_onnx(model, x), x, device)
         data = export_onnx(model, x)
         if opts.dtype == "int8":
             data = _quantized(data, tuple(x.shape))
@@ -79,6 +100,40 @@ class OnnxRuntime(Runtime):
             per_layer_note="ONNX Runtime's profiler: each node's kernel time per run ('<node>_kernel_time' "
             "events); a fused node covers the spec layers of the ONNX nodes it replaced",
         )
+
+
+def _prepare_cuda(data: bytes, x: torch.Tensor, device: torch.device) -> Prepared:
+    """A session on the CUDA execution provider, its input and output bound on the GPU (no copies timed);
+    ``run_with_iobinding`` returns once the provider's stream is synchronized."""
+    import onnxruntime as ort
+
+    index = device.index or 0
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    provider = ("CUDAExecutionProvider", {"device_id": index})
+    session = ort.InferenceSession(data, so, providers=[provider])
+    if session.get_providers()[0] != "CUDAExecutionProvider":  # ORT falls back to the CPU without an error
+        raise RuntimeError(f"onnxruntime could not start its CUDA provider on cuda:{index}")
+    binding = session.io_binding()
+    binding.bind_ortvalue_input("input", ort.OrtValue.ortvalue_from_numpy(x.numpy(), "cuda", index))
+    for output in session.get_outputs():
+        binding.bind_output(output.name, "cuda", index)
+
+    return Prepared(
+        nbytes=len(data),
+        run=lambda: session.run_with_iobinding(binding),
+        options={
+            "execution_provider": "CUDAExecutionProvider",
+            "device_id": index,
+            "graph_optimization_level": "ORT_ENABLE_ALL",
+            "io_binding": "input and output on the GPU",
+            "precision": "float32",
+            "exported_with": "torch.onnx (TorchScript exporter), batch norm folded",
+        },
+        per_layer_note="end to end only on CUDA: ONNX Runtime's node events time kernel launches on the host, "
+        "not the GPU's work",
+    )
 
 
 _CALIBRATION = 8  # random inputs the int8 model's activation ranges are calibrated on

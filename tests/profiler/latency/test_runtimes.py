@@ -153,3 +153,92 @@ def test_int8_without_a_runtime_that_quantizes_is_refused() -> None:
         latency_measurement(report, LatencyOptions(dtype="int8"))
     with pytest.raises(SpecError, match="openvino runtime measures float32"):
         latency_measurement(report, LatencyOptions(dtype="int8", runtime="openvino"))
+
+
+def _engine_layer_names(onnx_nodes: list[str], op_types: list[str]) -> list[str]:
+    """Engine layer names as TensorRT writes them for a parsed ONNX model: a conv with what follows it fused
+    (``Conv + Relu``), pointwise chains as ``PWN(PWN(A), B)``, a reformat before the first, and the head
+    compiled by Myelin into one ``{ForeignNode[first...last]}``."""
+    groups: list[list[str]] = []
+    for name, op in zip(onnx_nodes, op_types, strict=True):
+        if op in ("Constant", "Identity"):
+            continue
+        if op in ("Conv", "Gemm") or not groups:
+            groups.append([])
+        groups[-1].append(name)
+    head = len(groups) - 2  # the last two groups (last conv and the classifier) in one Myelin region
+    names = [f"Reformatting CopyNode for Input Tensor 0 to {' + '.join(groups[0])}"]
+    for group in groups[:head]:
+        conv, *rest = group
+        names.append(f"{conv} + PWN(PWN({rest[0]}), {rest[1]})" if len(rest) == 2 else " + ".join(group))
+    names.append(f"{{ForeignNode[{groups[head][0]}...{groups[-1][-1]}]}}")
+    return names
+
+
+def test_tensorrt_engine_layer_names_map_every_conv_and_linear_to_one_row() -> None:
+    import onnx
+
+    from profiler.latency.runtimes.onnx_graph import export_onnx
+    from profiler.latency.runtimes.tensorrt_runtime import layer_coverage, onnx_nodes_of
+
+    spec = {"preset": "mobilenet_v3_large", "resolution": 64}  # hardswish: Conv + HardSigmoid + Mul chains
+    parsed = parse_spec(spec)
+    model = plan_model(parsed).build().eval()
+    graph = onnx.load_from_string(export_onnx(model, torch.randn(1, 3, *parsed.hw))).graph
+    nodes, ops = [n.name for n in graph.node], [n.op_type for n in graph.node]
+    engine = _engine_layer_names(nodes, ops)
+    assert onnx_nodes_of(engine[0], nodes) == []  # a reformat runs no node of the model
+    region = onnx_nodes_of(engine[-1], nodes)
+    assert region[0] == engine[-1].split("[")[1].split("...")[0] and len(region) > 2
+    coverage = layer_coverage(engine, nodes, timed_names(model))
+    covered = Counter(layer for rows in coverage.values() for layer in rows)
+    weighted = [r.name for r in profile(spec).counts.rows if r.type in ("Conv2d", "Linear")]
+    assert all(covered[name] == 1 for name in weighted), {n: covered[n] for n in weighted}
+    assert max(covered.values()) == 1
+    assert coverage[engine[1]][:3] == ("features.0.conv", "features.0.bn", "features.0.act")
+    assert weighted[-1] in coverage[engine[-1]] and weighted[-2] in coverage[engine[-1]]  # both Linear layers
+
+
+def test_gpu_runtimes_refuse_a_cpu_and_name_the_gpu_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = profile({"preset": "mobilenet_v2"})
+    tensorrt = type(RUNTIMES["tensorrt"])
+    monkeypatch.setattr(tensorrt, "installed", lambda self: False)
+    with pytest.raises(SpecError, match=r"pip install 'archprofiler\[gpu\]'"):
+        latency_measurement(report, LatencyOptions(runtime="tensorrt"))
+    monkeypatch.setattr(tensorrt, "installed", lambda self: True)
+    with pytest.raises(SpecError, match="tensorrt runtime runs on cuda here, not on cpu"):
+        latency_measurement(report, LatencyOptions(runtime="tensorrt"))
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="cuda not available")
+
+
+@CUDA
+@pytest.mark.parametrize(
+    ("runtime", "dtype"), [("onnxruntime", "float32"), ("tensorrt", "float32"), ("tensorrt", "float16")]
+)
+def test_a_gpu_runtime_runs_the_spec_model_on_cuda(runtime: str, dtype: str) -> None:
+    if runtime == "tensorrt":
+        pytest.importorskip("tensorrt")
+    elif "CUDAExecutionProvider" not in pytest.importorskip("onnxruntime").get_available_providers():
+        pytest.skip("onnxruntime without its CUDA provider (the gpu extra's onnxruntime-gpu)")
+    spec = {"preset": "mobilenet_v2", "resolution": 96}
+    torch.manual_seed(0)
+    parsed = parse_spec(spec)
+    model = plan_model(parsed).build().eval()
+    x = torch.randn(1, 3, *parsed.hw)
+    with torch.inference_mode():
+        expected = model(x).numpy()
+    opts = LatencyOptions(runtime=runtime, device="cuda", dtype=dtype)
+    out = get_runtime(runtime).prepare(model, x, opts, timed_names(model)).run()
+    got = out.copy_outputs_to_cpu()[0] if hasattr(out, "copy_outputs_to_cpu") else None
+    if got is None:
+        got = next(t for name, t in out.items() if name != "input").float().cpu().numpy()  # type: ignore[union-attr]
+    tolerance = 2e-2 if dtype == "float16" else 1e-3
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+    answer = _measure(spec, runtime, device="cuda", dtype=dtype, per_layer=runtime == "tensorrt")
+    assert answer["device"] == "cuda:0" and answer["end_to_end"]["median_ms"] > 0
+    if runtime == "tensorrt":
+        covered = Counter(layer for row in answer["per_layer"]["layers"] for layer in row["layers"])
+        weighted = [r.name for r in profile(spec).counts.rows if r.type in ("Conv2d", "Linear")]
+        assert all(covered[name] == 1 for name in weighted), {n: covered[n] for n in weighted}
