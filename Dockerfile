@@ -14,13 +14,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PROFILER_PORT=8000 \
     PROFILER_STORE_PATH=/data/profiles.sqlite3
 
-# EXTRAS="[ray]" builds the image of a Ray cluster's nodes (deploy/compose.ray.yml).
-ARG EXTRAS=""
+# EXTRAS: the package's extras. "[gpu]" (the default) adds the GPU runtimes, ONNX Runtime's CUDA provider
+# (onnxruntime-gpu, put in place of the CPU-only onnxruntime: both install the same module) and TensorRT, whose
+# wheels come from NVIDIA's package index; "[gpu,ray]" builds a Ray cluster's nodes (deploy/compose.ray.yml).
+ARG EXTRAS="[gpu]"
+ARG PIP_EXTRA_INDEX_URL="https://pypi.nvidia.com"
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY profiler ./profiler
 COPY app ./app
 RUN pip install --no-cache-dir "./${EXTRAS}" \
+    && if ORT_GPU="$(python -c "import importlib.metadata as m; print(m.version('onnxruntime-gpu'))" 2>/dev/null)"; then \
+        pip uninstall -y onnxruntime \
+        && pip install --no-cache-dir --no-deps --force-reinstall "onnxruntime-gpu==${ORT_GPU}"; \
+    fi \
     && groupadd --gid 10001 profiler \
     && useradd --create-home --uid 10001 --gid 10001 profiler \
     && mkdir -p /data \

@@ -8,6 +8,7 @@ creates its user (removing one an earlier run created).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pwd
@@ -40,11 +41,22 @@ def env_pairs(rest: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in shlex.split(rest))
 
 
+def build_args(argv: list[str]) -> dict[str, str]:
+    """``--build-arg NAME=VALUE`` as ``docker build`` takes them."""
+    out = {}
+    for flag, value in itertools.pairwise(argv):
+        if flag == "--build-arg":
+            name, _, given = value.partition("=")
+            out[name] = given
+    return out
+
+
 def main() -> int:
     if os.geteuid() != 0:
         print("needs root (it creates the Dockerfile's user and paths)", file=sys.stderr)
         return 2
     steps = instructions(ROOT / "Dockerfile")
+    given = build_args(sys.argv[1:])
     shutil.rmtree(VENV, ignore_errors=True)
     # The image's user must be able to run this Python: prefer the system one over one under /root.
     base = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
@@ -56,9 +68,9 @@ def main() -> int:
         print(f"--- {keyword} {rest}", flush=True)
         if keyword == "ENV":
             env.update(env_pairs(rest))
-        elif keyword == "ARG":  # its default, as a build without --build-arg has it
+        elif keyword == "ARG":  # its default, unless given as docker build's --build-arg
             name, _, default = rest.partition("=")
-            env.setdefault(name, shlex.split(default)[0] if default.strip('"') else "")
+            env[name] = given.get(name, shlex.split(default)[0] if default.strip('"') else "")
         elif keyword == "WORKDIR":
             workdir = workdir / rest
             workdir.mkdir(parents=True, exist_ok=True)
