@@ -4,6 +4,7 @@ the OS (the node and GPU each measurement ran on, its pid and time window), not 
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import signal
@@ -223,6 +224,24 @@ def test_a_profile_measured_on_a_cluster_device(cluster: Any, client: Any) -> No
     assert entry["end_to_end"]["repeats"] >= 2 and entry["end_to_end"]["median_ms"] > 0
     r = client.post("/profile", json={**TINY, "latency": {"devices": ["kind:TPU"]}})
     assert r.status_code == 422 and "no device of kind 'TPU'" in r.json()["detail"][0]["msg"]
+
+
+def test_a_runtime_is_prepared_and_profiled_by_the_nodes_timing_actor(cluster: Any, client: Any) -> None:
+    head = cluster.head_node.node_id
+    latency = {"devices": ["kind:cpu_bench"], "runtimes": ["eager", "onnxruntime"], "budget_s": 1, "per_layer": True}
+    r = client.post("/profile", json={**TINY, "latency": latency})
+    assert r.status_code == 200, r.text
+    eager, ort = r.json()["latency"]
+    assert eager["device"] == ort["device"] == f"{head[:8]}/cpu" and ort["threads"] == 2
+    assert ort["runtime"]["name"] == "onnxruntime" and ort["runtime"]["prepare_s"] > 0
+    assert ort["end_to_end"]["median_ms"] > 0
+    rows = ort["per_layer"]["layers"]  # the node events of the session the actor prepared
+    assert any("features.0.conv" in row["layers"] for row in rows)
+    # A GPU runtime the image lacks (every node runs the same image) is refused before anything is sent.
+    if importlib.util.find_spec("tensorrt") is not None:
+        return
+    r = client.post("/profile", json={**TINY, "latency": {"devices": ["kind:A10G"], "runtimes": ["tensorrt"]}})
+    assert r.status_code == 422 and "archprofiler[gpu]" in r.json()["detail"][0]["msg"], r.text
 
 
 def test_a_latency_sweep_spreads_over_every_matching_device(cluster: Any, client: Any) -> None:
