@@ -21,7 +21,7 @@ from torch import fx, nn
 
 from .graph import INPUT, Graph, Node, Op, op_row_name
 
-__all__ = ["generate", "is_generated", "plan_of", "probed", "timed_names"]
+__all__ = ["generate", "inplace_nodes", "is_generated", "plan_of", "probed", "timed_names"]
 
 Probe = Callable[[str], object]
 _PLAN = "plan"  # a generated module's ``meta`` key for the graph it runs (meta survives copy.deepcopy)
@@ -31,7 +31,7 @@ _CLASS = "PlanModule"
 def generate(graph: Graph, inplace: bool = True) -> fx.GraphModule:
     """The module that runs ``graph``. With ``inplace``, activations and ops write over a first input that
     is read by nothing after them (never the graph's input, nor a view of another value)."""
-    overwrites = _overwrites(graph) if inplace else frozenset()
+    overwrites = inplace_nodes(graph) if inplace else frozenset()
     root = nn.Module()
     for node in graph.nodes:
         if isinstance(node.op, Graph):
@@ -127,7 +127,7 @@ def _identifier(name: str) -> str:
     return name if name.isidentifier() else f"_{name}"
 
 
-def _overwrites(graph: Graph) -> frozenset[str]:
+def inplace_nodes(graph: Graph) -> frozenset[str]:
     """The nodes that may write over their first input: those that can, whose first input is a tensor this
     graph allocated (not its input, not a view) and is read by no later node."""
     last_read: dict[str, int] = {}
@@ -165,4 +165,4 @@ def _allocates(node: Node) -> bool:
 
 def _output_allocated(graph: Graph) -> bool:
     last = graph.nodes[-1]
-    return last.name in _overwrites(graph) or _allocates(last)
+    return last.name in inplace_nodes(graph) or _allocates(last)
