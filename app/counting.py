@@ -31,6 +31,7 @@ from profiler import (
     LatencyOptions,
     Limits,
     Measurement,
+    MemoryOptions,
     ModelSpec,
     Report,
     compare,
@@ -50,10 +51,12 @@ Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summa
 T = TypeVar("T")
 
 
-def count_encoded(spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits) -> Encoded:
+def count_encoded(
+    spec: ModelSpec, batch_size: int, counter: CounterName, limits: Limits, memory: MemoryOptions | None = None
+) -> Encoded:
     """The report encoded where it is counted (from a counting process, one bytes object crosses back faster
     than a nested dict)."""
-    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits, memory=memory)
     return report.to_json(), report_summary(report)
 
 
@@ -82,10 +85,11 @@ def count_for_latency(
     limits: Limits,
     options: list[LatencyOptions],
     roofs: dict[str, Roofs],
+    memory: MemoryOptions | None = None,
 ) -> tuple[bytes, dict[str, Any], list[Measurement]]:
     """``count_encoded``, and the checked measurement of each device (refused here, before any is queued,
     when a device is missing, a limit passed, or one forward cannot fit the budget at the device's roofs)."""
-    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits)
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits, memory=memory)
     measurements = [latency_measurement(report, opts, limits, roofs) for opts in options]
     return report.to_json(), report_summary(report), measurements
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.dataclasses import dataclass
 
-from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, ModelSpec
+from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, MemoryOptions, ModelSpec
 from profiler.latency.options import MAX_BATCH
 from profiler.latency.runtimes import RuntimeName
 
@@ -40,10 +40,11 @@ class DeviceLatency(MeasureOptions):
     runtimes: list[RuntimeName] = Field(
         default_factory=_eager,
         min_length=1,
-        max_length=4,
+        max_length=5,
         description="what runs the model, one latency entry per device and runtime: eager (PyTorch as built), "
-        "onnxruntime (the exported ONNX model, every graph optimization on), openvino (its CPU plugin; pip install "
-        "'archprofiler[openvino]'), compiled (torch.compile with inductor)",
+        "onnxruntime (the exported ONNX model, every graph optimization on; its CUDA provider on a GPU with "
+        "'archprofiler[gpu]'), openvino (its CPU plugin; pip install 'archprofiler[openvino]'), compiled "
+        "(torch.compile with inductor), tensorrt (CUDA only; 'archprofiler[gpu]')",
     )
 
     def options(self, device: str, batch_size: int, runtime: str = "eager") -> LatencyOptions:
@@ -71,6 +72,11 @@ class ProfileRequest(ModelSpec):
     )
 
     latency: LatencyRequest | None = Field(default=None, description="measure latency on these devices too")
+    memory: MemoryOptions | None = Field(
+        default=None,
+        description="how activation memory is figured: dtype (float32), inplace_depthwise (false), budget_bytes "
+        "(none: no fits answer)",
+    )
 
     def spec(self) -> ModelSpec:
         return ModelSpec(**{name: getattr(self, name) for name in _SPEC_FIELDS})
@@ -132,6 +138,28 @@ class LayerOut(BaseModel):
     params: int
     activations: int
     unsupported_ops: list[str]
+    live_bytes: int = Field(description="bytes of every tensor alive while it runs (memory's deployment convention)")
+
+
+class MemoryStep(BaseModel):
+    name: str = Field(description="a layer, or an op a block runs (features.3 (add))")
+    live_bytes: int = Field(description="deployment convention")
+    eager_bytes: int = Field(description="what PyTorch eager holds allocated (eager convention)")
+
+
+class MemoryOut(BaseModel):
+    dtype: str
+    inplace_depthwise: bool
+    peak_activation_bytes: int = Field(description="the most bytes alive at once (deployment convention)")
+    peak_layer: str | None
+    eager_peak_bytes: int = Field(description="the most bytes PyTorch eager holds during a forward on the CPU")
+    eager_peak_layer: str | None
+    weight_bytes: int
+    budget_bytes: int | None = None
+    fits: bool | None = Field(default=None, description="peak_activation_bytes <= budget_bytes (with a budget)")
+    over_budget: list[str] | None = Field(default=None, description="the steps whose live bytes pass the budget")
+    timeline: list[MemoryStep] = Field(description="every layer and op in execution order")
+    conventions: dict[str, str]
 
 
 class CounterOut(BaseModel):
@@ -156,6 +184,7 @@ class ReportOut(BaseModel):
     unsupported_ops: dict[str, int]
     layers: list[LayerOut] = Field(description="leaf modules in execution order; they sum to the totals")
     modules: dict[str, Totals] = Field(description="every non-leaf module, the sum of its leaves")
+    memory: MemoryOut = Field(description="activation memory by liveness, from the plan (no tensor allocated)")
 
 
 class PresetSummary(BaseModel):
@@ -250,6 +279,11 @@ class SweepRequest(BaseModel):
         "spread over these devices, each point measured on one of them",
     )
     layers: StrictBool = Field(default=False, description="each point's per-layer rows too (a full report each)")
+    memory: MemoryOptions | None = Field(
+        default=None,
+        description="each point's activation memory too (peak_activation_bytes, eager_peak_bytes, weight_bytes, and "
+        "fits with a budget_bytes); the Pareto front then minimises peak_activation_bytes as well",
+    )
 
 
 SWEEP_EXAMPLES: dict[str, dict[str, Any]] = {

@@ -117,7 +117,13 @@ class ProfileService:
         if found is not None:
             return stored_response(found, cached=True)
         return self._count_in_place(
-            request.counter, count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits
+            request.counter,
+            count_encoded,
+            request.spec(),
+            request.batch_size,
+            request.counter,
+            self.settings.limits,
+            request.memory,
         )
 
     async def _find_or_count_async(self, request: ProfileRequest, digest: str) -> Response | Encoded:
@@ -129,7 +135,7 @@ class ProfileService:
             return stored_response(found, cached=True)
         async with self.state.counting_slots:
             return await self.state.counting.run_async(
-                count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits
+                count_encoded, request.spec(), request.batch_size, request.counter, self.settings.limits, request.memory
             )
 
     async def _stored(self, counted: Response | Encoded, kind: Kind, digest: str) -> Response:
@@ -160,6 +166,7 @@ class ProfileService:
             self.settings.limits,
             options,
             dict(self.workers.roofs),  # each device's roofs, from its earlier measurements
+            request.memory,
         )
         return self._queue(body, summary, measurements, latency, "profile")
 
@@ -293,7 +300,9 @@ class ProfileService:
 
     def _plan_sweep(self, request: SweepRequest, detailed: bool) -> Sweep:
         """The checked sweep, its answer's estimated size within the limit, before any point is counted."""
-        planned = plan_sweep(request.base, request.grid, request.points, self.settings.limits, detailed=detailed)
+        planned = plan_sweep(
+            request.base, request.grid, request.points, self.settings.limits, detailed=detailed, memory=request.memory
+        )
         check_answer_size(planned, request.batch_size, self.settings.limits, layers=request.layers)
         return planned
 

@@ -31,7 +31,7 @@ from profiler import (
     profile,
 )
 from profiler.export import write_sweep_csv
-from profiler.sweep import Sweep, iter_points, objectives, pareto_front, point_spec
+from profiler.sweep import Sweep, iter_points, objectives, pareto_front, pareto_objectives, point_spec
 
 from .counting import stop_requested
 from .jobs import Finishes, latency_entry, store_error
@@ -87,7 +87,7 @@ def assemble(planned: Sweep, batch_size: int, chunks: list[Chunk], seconds: floa
             **_head(planned, batch_size, seconds),
             "errors": sum(c is None for c in costs),
             "pareto": pareto_front(costs),
-            "pareto_objectives": ["macs", "params"],
+            "pareto_objectives": pareto_objectives(planned, measured=False),
         }
     )
     return head[:-1] + b',"points":[' + b",".join(p for points, _ in chunks for p in points) + b"]}"
@@ -287,7 +287,7 @@ class SweepJob(Finishes):
             **_head(self.planned, self.batch_size, self.count_seconds),
             "errors": sum(c is None for c in self.counted),
             "pareto": pareto_front(costs),
-            "pareto_objectives": ["macs", "params", "latency_ms"],
+            "pareto_objectives": pareto_objectives(self.planned, measured=True),
             "latency_devices": list(dict.fromkeys(o.device for o in self.options)),
             "latency_runtimes": list(dict.fromkeys(o.runtime for o in self.options)),
             "points_measured": self.measured,

@@ -10,7 +10,7 @@ then ``report``, ``export`` and ``cli``.
 """
 
 from .align import Alignment
-from .count import CONVENTIONS
+from .count import CONVENTIONS, MemoryOptions
 from .errors import (
     ClusterUnavailableError,
     DeviceBusyError,
@@ -61,6 +61,7 @@ __all__ = [
     "MeasurementCancelled",
     "MeasurementFailed",
     "MeasurementOutOfMemory",
+    "MemoryOptions",
     "ModelSpec",
     "ProfilerError",
     "Report",

@@ -85,17 +85,22 @@ def write_comparison_csv(body: dict[str, Any], out: TextIO) -> None:
 
 
 def write_sweep_csv(body: dict[str, Any], out: TextIO) -> None:
-    """One row per point: the values it sets, its totals (or its error), whether it is on the Pareto front and,
-    when measured, its device and end-to-end median and CI."""
+    """One row per point: the values it sets, its totals (or its error), its memory when the sweep figured it,
+    whether it is on the Pareto front and, when measured, its device and end-to-end median and CI."""
     measured = any("latency" in p for p in body["points"])
     latency_fields = ["device", "median_ms", "ci95_low_ms", "ci95_high_ms", "cv", "verdict"] if measured else []
-    fields = ["point", *body["fields"], *FIGURES, "pareto", *latency_fields, "error"]
+    memory_fields = ["peak_activation_bytes", "eager_peak_bytes", "weight_bytes", "fits"]
+    with_memory = any("memory" in p for p in body["points"])
+    fields = ["point", *body["fields"], *FIGURES, *(memory_fields if with_memory else []), "pareto"]
+    fields += [*latency_fields, "error"]
     writer = _Writer(out, fields)
     writer.writeheader()
     front = set(body["pareto"])
     for i, point in enumerate(body["points"]):
         cells: dict[str, Any] = {"point": i, "pareto": i in front, **{k: _cell(v) for k, v in point["values"].items()}}
         cells.update({f: point["totals"][f] for f in FIGURES} if "totals" in point else {})
+        if with_memory and "memory" in point:
+            cells.update({f: point["memory"].get(f) for f in memory_fields})
         if "error" in point:
             cells["error"] = "; ".join(e["msg"] for e in point["error"]["detail"])
         for entry in point.get("latency") or []:

@@ -12,7 +12,8 @@ import orjson
 from pydantic import TypeAdapter
 
 from .align import ALIGNMENTS, Alignment, align_layers, aligned_row
-from .count import CONVENTIONS, Counts, LayerRow, ModuleTotals, count_plan
+from .count import CONVENTIONS, Counts, LayerRow, MemoryOptions, MemoryReport, ModuleTotals, count_plan
+from .count.memory import with_live_bytes
 from .errors import SpecError
 from .limits import Limits
 from .model.build import ModelPlan, plan_model
@@ -35,6 +36,7 @@ class Report:
     counter: CounterName
     count_seconds: float
     plan: ModelPlan | None = None
+    memory: MemoryReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the response body of ``POST /profile``."""
@@ -67,6 +69,7 @@ class Report:
             "unsupported_ops": dict(c.totals.unsupported_ops),
             "layers": layers,
             "modules": {name: t for name, t in modules.items() if name},
+            **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
         }
 
 
@@ -107,12 +110,14 @@ def profile(
     batch_size: int = 1,
     counter: CounterName = "shapes",
     limits: Limits | None = None,
+    memory: MemoryOptions | None = None,
 ) -> Report:
     """Count ``spec`` layer by layer.
 
     ``counter="shapes"`` (default) counts from shapes alone; ``counter="fvcore"`` also runs fvcore on the
-    built model and reports its ``fvcore_flops`` and unsupported ops. Raises SpecError, LimitError or
-    UnknownPresetError for a spec that cannot be counted, before anything is allocated.
+    built model and reports its ``fvcore_flops`` and unsupported ops. ``memory`` says how activation memory is
+    figured (dtype, in-place depthwise, a budget). Raises SpecError, LimitError or UnknownPresetError for a spec
+    that cannot be counted, before anything is allocated.
     """
     limits = limits or Limits()
     start = time.perf_counter()
@@ -129,7 +134,8 @@ def profile(
         from .count.fvcore_counter import fvcore_counts  # imported on use: fvcore's import costs a second
 
         counts = fvcore_counts(plan, counts, limits)
-    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan)
+    counts, memory_report = with_live_bytes(plan, counts, memory or MemoryOptions())
+    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan, memory_report)
 
 
 FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")  # every report's totals

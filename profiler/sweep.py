@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from .count.memory import MemoryOptions, MemoryProgram, memory_of, with_live_bytes
 from .count.shapes import TotalsProgram, count_plan
 from .errors import LimitError, Loc, ProfilerError, SpecError, UnknownPresetError
 from .limits import Limits
@@ -53,6 +54,7 @@ class Sweep:
     fields: tuple[str, ...]  # the paths the points vary, grid first
     grid: dict[str, list[Any]]
     points: tuple[Override, ...]  # the explicit points, after the grid's
+    memory: MemoryOptions | None = None  # each point's activation memory too, and on the Pareto front
 
     def __len__(self) -> int:
         return math.prod(len(v) for v in self.grid.values()) * bool(self.grid) + len(self.points)
@@ -73,6 +75,7 @@ def plan_sweep(
     limits: Limits | None = None,
     *,
     detailed: bool = False,
+    memory: MemoryOptions | None = None,
 ) -> Sweep:
     """Check a sweep before any point is counted: the base is a valid spec, every field path exists in it, and
     the number of points is within ``max_sweep_points`` (``max_sweep_latency_points`` when each point is
@@ -101,7 +104,7 @@ def plan_sweep(
     if not grid_lists and not points:
         raise SpecError.at(("grid",), "give a grid of field values, or points, to sweep over")
     fields = tuple(dict.fromkeys([*grid_lists, *(path for point in points for path in point)]))
-    sweep = Sweep(dict(raw), resolved, fields, grid_lists, tuple(points))
+    sweep = Sweep(dict(raw), resolved, fields, grid_lists, tuple(points), memory)
     setting = "max_sweep_latency_points" if detailed else "max_sweep_points"
     limits.check(setting, len(sweep), ("grid",), "points in the sweep")
     return sweep
@@ -169,8 +172,11 @@ def answer_bytes(sweep: Sweep, batch_size: int = 1, limits: Limits | None = None
     try:
         spec = parse_spec(sweep.resolved)
         plan = plan_model(spec, limits)
-        _, totals = TotalsProgram(plan).run((batch_size, spec.in_channels, *spec.hw))
+        values, totals = TotalsProgram(plan).run_values((batch_size, spec.in_channels, *spec.hw))
         per_point = len(_json({"values": {}, "totals": totals_dict(totals)}))
+        if sweep.memory is not None:
+            memory = memory_of(MemoryProgram(plan), values, totals.params, sweep.memory)
+            per_point += len(_json({"memory": memory.summary()}))
         if layers:
             per_point += len(_json(layer_dicts(count_plan(plan, batch_size).rows)))
     except ProfilerError:  # a base the points change into something countable: an error's size at least
@@ -226,6 +232,14 @@ class _Programs:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._programs: dict[tuple[Any, ...], tuple[ModelPlan, TotalsProgram]] = {}
+        self._memory: dict[int, MemoryProgram] = {}  # by the TotalsProgram it goes with
+
+    def memory(self, plan: ModelPlan, program: TotalsProgram) -> MemoryProgram:
+        """The plan's memory program (its value slots are the totals program's: the same walk)."""
+        found = self._memory.get(id(program))
+        if found is None:
+            found = self._memory[id(program)] = MemoryProgram(plan)
+        return found
 
     def get(self, spec: ModelSpec) -> tuple[ModelPlan, TotalsProgram]:
         key = tuple(getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name not in _PLAN_FREE)
@@ -270,11 +284,15 @@ def iter_points(
         try:
             spec = parse_spec(point_spec(sweep, override))
             plan, program = programs.get(spec)
-            _, totals = program.run((batch_size, spec.in_channels, *spec.hw))
+            values, totals = program.run_values((batch_size, spec.in_channels, *spec.hw))
             limits.check("max_macs", totals.macs, (), "multiply-adds")
             point["totals"] = totals_dict(totals)
+            if sweep.memory is not None:
+                memory = memory_of(programs.memory(plan, program), values, totals.params, sweep.memory)
+                point["memory"] = memory.summary()
             if layers:
-                point["layers"] = layer_dicts(count_plan(plan, batch_size).rows)
+                counts = with_live_bytes(plan, count_plan(plan, batch_size), sweep.memory or MemoryOptions())[0]
+                point["layers"] = layer_dicts(counts.rows)
         except ProfilerError as exc:
             point["error"] = error_dict(exc)
         yield point
@@ -292,17 +310,30 @@ def error_dict(exc: ProfilerError) -> dict[str, Any]:
 
 
 def objectives(point: dict[str, Any], measured: bool) -> tuple[float, ...] | None:
-    """What the Pareto front minimises for a point: MACs, parameters and, in a ``measured`` sweep, its latency
-    (the median, ms, of the first device that measured it); None for a point without those figures (an
-    error, a failed or not yet finished measurement)."""
+    """What the Pareto front minimises for a point: MACs, parameters, its peak activation memory in a sweep with
+    ``memory`` and, in a ``measured`` sweep, its latency (the median, ms, of the first device that measured
+    it); None for a point without those figures (an error, a failed or not yet finished measurement)."""
     totals = point.get("totals")
     if totals is None:
         return None
+    costs: tuple[float, ...] = (totals["macs"], totals["params"])
+    if "memory" in point:
+        costs += (point["memory"]["peak_activation_bytes"],)
     if not measured:
-        return (totals["macs"], totals["params"])
+        return costs
     medians = [entry.get("end_to_end", {}).get("median_ms") for entry in point.get("latency") or ()]
     median = next((m for m in medians if m is not None), None)
-    return None if median is None else (totals["macs"], totals["params"], median)
+    return None if median is None else (*costs, median)
+
+
+def pareto_objectives(sweep: Sweep, measured: bool) -> list[str]:
+    """What ``objectives`` minimises, by name, in order."""
+    return [
+        "macs",
+        "params",
+        *(["peak_activation_bytes"] if sweep.memory else []),
+        *(["latency_ms"] if measured else []),
+    ]
 
 
 def pareto_front(costs: Sequence[tuple[float, ...] | None]) -> list[int]:
@@ -331,11 +362,12 @@ def sweep(
     batch_size: int = 1,
     limits: Limits | None = None,
     layers: bool = False,
+    memory: MemoryOptions | None = None,
 ) -> dict[str, Any]:
     """Count every point of a sweep in this process: the body of ``POST /sweep`` without latency."""
     limits = limits or Limits()
     start = time.perf_counter()
-    planned = plan_sweep(base, grid, points, limits, detailed=layers)
+    planned = plan_sweep(base, grid, points, limits, detailed=layers, memory=memory)
     check_answer_size(planned, batch_size, limits, layers=layers)
     counted = count_points(planned, batch_size=batch_size, limits=limits, layers=layers)
     return sweep_body(planned, counted, batch_size, time.perf_counter() - start)
@@ -353,5 +385,5 @@ def sweep_body(
         "points": points,
         "errors": sum("error" in p for p in points),
         "pareto": pareto_front([objectives(p, measured) for p in points]),
-        "pareto_objectives": ["macs", "params", "latency_ms"] if measured else ["macs", "params"],
+        "pareto_objectives": pareto_objectives(planned, measured),
     }

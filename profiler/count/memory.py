@@ -15,8 +15,8 @@ concat. Two conventions:
   the two. A storage holds the largest of its values alive at the time.
 - ``eager``: what PyTorch eager allocates for the built model (``plan.build()``): batch norm allocates, an
   activation or op overwrites its input where the generated code does (``codegen``), views share memory, and
-  a block's input stays alive until the block returns (the caller holds it), and a conv with a kernel over
-  1x1 holds copies of its input and weights while it runs (oneDNN's blocked layouts, on the CPU). The model's
+  a block's input stays alive until the block returns (the caller holds it), and a conv holds what its CPU
+  kernel allocates while it runs (oneDNN's copies in its blocked layouts, or the fallback's unfolded input). The model's
   input, allocated before the forward, does not count; a storage holds what it was allocated with while any
   view of it lives.
 
@@ -26,15 +26,19 @@ evaluates it at each point's shapes.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ..model.build import ModelPlan
 from ..model.codegen import inplace_nodes
 from ..model.graph import INPUT, Add, ChannelSplit, Graph, Mul, Op, op_row_name
 from ..model.layers import Act, BatchNorm, Conv, Dropout, Flatten
-from .shapes import HANDLES
+from .shapes import HANDLES, Counts
 
 __all__ = [
     "MEMORY_CONVENTIONS",
@@ -44,6 +48,7 @@ __all__ = [
     "MemoryProgram",
     "MemoryReport",
     "memory_of",
+    "with_live_bytes",
 ]
 
 MemoryDtype = Literal["float32", "float16", "int8"]
@@ -58,17 +63,28 @@ MEMORY_CONVENTIONS = {
     "(MCUNet's TinyEngine)",
     "eager": "what PyTorch eager allocates for the built model on the CPU: batch norm allocates, activations and "
     "ops in place where the generated code runs them so, views share memory, a block's input alive until the "
-    "block returns, a conv with a kernel over 1x1 holding copies of its input and weights while it runs "
-    "(oneDNN's blocked layouts); the model's input (allocated before the forward) not counted",
+    "block returns, a conv holding what its CPU kernel allocates while it runs (oneDNN's copies of the input and "
+    "weights, or of the output, in its blocked layouts; im2col for a small conv PyTorch runs without oneDNN, as "
+    "on more than one thread); the model's input (allocated before the forward) not counted",
     "weight_bytes": "every parameter (batch-norm affine included, as counted in params) at the memory dtype",
 }
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
 class MemoryOptions:
-    dtype: MemoryDtype = "float32"
-    inplace_depthwise: bool = False
-    budget_bytes: int | None = None
+    """How activation memory is figured: the dtype of every tensor, whether a depthwise conv works in place,
+    and a device's budget to check the peak against."""
+
+    dtype: MemoryDtype = Field(default="float32", description="bytes per element: float32 4, float16 2, int8 1")
+    inplace_depthwise: StrictBool = Field(
+        default=False, description="a depthwise conv writes over its input (MCUNet's TinyEngine)"
+    )
+    budget_bytes: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="a device's activation memory: answers fits, and the layers whose live bytes pass it",
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,7 @@ class MemoryProgram:
         self._pinned: list[tuple[int, int]] = []  # (value slot, last step): a block's input held by its caller
         self._flatten(plan.graph, "", 0)
         self._live: dict[tuple[str, bool], list[tuple[tuple[int, ...], ...]]] = {}
+        self._runs: dict[tuple[str, bool], list[tuple[int, int, tuple[int, ...]]]] = {}
 
     @property
     def names(self) -> list[str]:
@@ -116,6 +133,24 @@ class MemoryProgram:
         if key not in self._live:
             self._live[key] = self._compile(*key)
         return self._live[key]
+
+    def _runs_of(self, convention: str, inplace_depthwise: bool) -> list[tuple[int, int, tuple[int, ...]]]:
+        """``live`` as runs of steps over which one storage holds the same values alive (first step, last step,
+        the values): a point's figures are then one pass over the runs (a sweep evaluates thousands)."""
+        key = (convention, inplace_depthwise and convention == "deployment")
+        if key not in self._runs:
+            runs: list[tuple[int, int, tuple[int, ...]]] = []
+            began: dict[tuple[int, ...], int] = {}  # the values of a run still open -> its first step
+            for i, groups in enumerate([*self.live(*key), ()]):  # the empty step after the last closes them all
+                now = set(groups)
+                for values, first in list(began.items()):
+                    if values not in now:
+                        runs.append((first, i - 1, values))
+                        del began[values]
+                for values in groups:
+                    began.setdefault(values, i)
+            self._runs[key] = runs
+        return self._runs[key]
 
     def _compile(self, convention: str, inplace_depthwise: bool) -> list[tuple[tuple[int, ...], ...]]:
         eager = convention == "eager"
@@ -184,23 +219,37 @@ class MemoryProgram:
         self, shapes: list[tuple[int, ...]], convention: str, inplace_depthwise: bool = False
     ) -> list[int]:
         """Elements alive during each step, given each value slot's shape (slot 0 the input)."""
-        sizes = [math.prod(s) for s in shapes]
-        live = [
-            sum(max(sizes[s] for s in group) for group in groups)
-            for groups in self.live(convention, inplace_depthwise)
-        ]
+        sizes = list(map(math.prod, shapes))
+        steps = len(self.steps)
+        delta = [0] * (steps + 1)
+        for first, last, values in self._runs_of(convention, inplace_depthwise):
+            size = sizes[values[0]] if len(values) == 1 else max([sizes[v] for v in values])
+            delta[first] += size
+            delta[last + 1] -= size
         if convention == "eager":
             for i, step in enumerate(self.steps):
-                live[i] += _transient(step.op, sizes[step.sources[0]])
-        return live
+                if isinstance(step.op, Conv):
+                    extra = _transient(step.op, shapes[step.sources[0]], sizes[i + 1])
+                    delta[i] += extra
+                    delta[i + 1] -= extra
+        return list(itertools.accumulate(delta[:steps]))
 
 
-def _transient(op: object, input_elements: int) -> int:
-    """What eager PyTorch allocates inside a layer on the CPU and frees before it returns: oneDNN runs a conv
-    with a kernel over 1x1 on copies of its input and weights in its blocked layouts."""
-    if isinstance(op, Conv) and op.k > 1:
-        return input_elements + op.out_chs * (op.in_chs // op.groups) * op.k * op.k
-    return 0
+def _transient(op: object, in_shape: tuple[int, ...], out_elements: int) -> int:
+    """What eager PyTorch allocates inside a conv on the CPU and frees before it returns. PyTorch runs a float
+    conv with oneDNN unless it is small (its ``use_mkldnn`` rule, on more than one thread: a dense conv whose
+    input has at most 20,480 elements at batch 1 and whose kernel is at most 3x3); oneDNN works on copies in its
+    blocked layouts (the input and weights, or the output when the input keeps its layout), the fallback
+    unfolds the input (im2col) for a kernel over 1x1."""
+    if not isinstance(op, Conv):
+        return 0
+    n, c, h, w = in_shape
+    weights = op.out_chs * (op.in_chs // op.groups) * op.k * op.k
+    if op.groups > 1 or op.k > 3 or n > 1 or n * c * h * w > 20480:
+        return max(n * c * h * w + weights, out_elements)
+    if op.k == 1:
+        return 0
+    return out_elements // op.out_chs * op.in_chs * op.k * op.k
 
 
 @dataclass(frozen=True)
@@ -227,6 +276,17 @@ class MemoryReport:
     def over_budget(self) -> list[str]:
         budget = self.options.budget_bytes
         return [] if budget is None else [n for n, b in zip(self.names, self.live_bytes, strict=True) if b > budget]
+
+    def summary(self) -> dict[str, object]:
+        """What a sweep's point says of its memory: the peaks and, with a budget, whether it fits."""
+        budget = self.options.budget_bytes
+        return {
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "peak_layer": self.peak_layer,
+            "eager_peak_bytes": self.eager_peak_bytes,
+            "weight_bytes": self.weight_bytes,
+            **({"fits": self.peak_activation_bytes <= budget} if budget is not None else {}),
+        }
 
     def to_dict(self) -> dict[str, object]:
         budget = self.options.budget_bytes
@@ -259,6 +319,13 @@ def memory_of(
     width = MEMORY_DTYPE_BYTES[options.dtype]
     live = program.live_elements(shapes, "deployment", options.inplace_depthwise)
     eager = program.live_elements(shapes, "eager")
-    return MemoryReport(
-        options, program.names, [width * e for e in live], [width * e for e in eager], width * params
-    )
+    return MemoryReport(options, program.names, [width * e for e in live], [width * e for e in eager], width * params)
+
+
+def with_live_bytes(plan: ModelPlan, counts: Counts, options: MemoryOptions) -> tuple[Counts, MemoryReport]:
+    """The memory report, and the rows with each layer's ``live_bytes``."""
+    program = MemoryProgram(plan)
+    report = memory_of(program, program.shapes(counts.input_shape), counts.totals.params, options)
+    live = dict(zip(report.names, report.live_bytes, strict=True))
+    rows = [replace(row, live_bytes=live[row.name]) for row in counts.rows]
+    return Counts(counts.input_shape, counts.output_shape, rows, counts.modules, counts.op_elements), report

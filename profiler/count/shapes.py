@@ -47,7 +47,7 @@ CONVENTIONS = {
     "linear, 2 per element for eval-mode batch norm, 1 per input element for adaptive average pooling; "
     "ops fvcore does not support count 0 and are listed in unsupported_ops",
     "params": "all parameters (weights, biases, batch-norm affine), not buffers",
-    "activations": "elements of the layer's output tensor (batch included)",
+    "activations": "elements of the layer's output tensor (batch included); not memory: see memory and live_bytes",
 }
 
 
@@ -172,6 +172,7 @@ class LayerRow:
     params: int
     activations: int
     unsupported_ops: tuple[str, ...] = ()
+    live_bytes: int = 0  # every tensor alive while it runs (``memory``: the deployment convention)
 
 
 @dataclass
@@ -246,7 +247,11 @@ def _row(name: str, layer: Layer, in_shape: Shape, c: LayerCount) -> LayerRow:
         params=c.params,
         activations=math.prod(c.out_shape),
         unsupported_ops=c.unsupported_ops,
-        **geometry,
+        kernel=geometry["kernel"],
+        stride=geometry["stride"],
+        groups=geometry["groups"],
+        dilation=geometry["dilation"],
+        padding=geometry["padding"],
     )
 
 
@@ -332,6 +337,11 @@ class TotalsProgram:
         return prev
 
     def run(self, input_shape: Shape) -> tuple[Shape, ModuleTotals]:
+        values, totals = self.run_values(input_shape)
+        return values[-1], totals
+
+    def run_values(self, input_shape: Shape) -> tuple[list[Shape], ModuleTotals]:
+        """``run``, with every step's output shape (slot 0 the input): a ``MemoryProgram``'s value slots."""
         values: list[Shape] = [input_shape]
         append = values.append
         macs = fvcore_flops = activations = 0
@@ -361,7 +371,7 @@ class TotalsProgram:
         totals = ModuleTotals(
             macs, 2 * macs, fvcore_flops, self._constant.params, activations, Counter(self._constant.unsupported_ops)
         )
-        return values[-1], totals
+        return values, totals
 
     def _error(self, where: Loc, exc: ValueError) -> SpecError:
         loc = self.locs[int(where[1])] if where[0] == "block" else where
