@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from profiler_client import ProfilerClientError, ServerError, profile_body
 
+from .count.memory import MemoryOptions
 from .errors import (
     DeviceBusyError,
     DeviceUnavailableError,
@@ -45,7 +46,7 @@ from .spec import PRESETS, parse_spec
 from .spec.model_spec import spec_error_from
 from .sweep import check_answer_size, count_points, plan_sweep, point_spec, sweep_body
 
-_COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "params", "activations")
+_COLUMNS = ("name", "type", "output_shape", "macs", "flops", "fvcore_flops", "params", "activations", "live_bytes")
 
 
 def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Namespace:
@@ -107,6 +108,11 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
         p.add_argument(
             "--export", metavar="FILE.onnx", help="write the spec's model as ONNX there, instead of a report"
         )
+    p.add_argument("--memory-dtype", choices=["float32", "float16", "int8"], help="activation memory's dtype")
+    p.add_argument(
+        "--inplace-depthwise", action="store_true", default=None, help="depthwise convs over their input (MCUNet)"
+    )
+    p.add_argument("--memory-budget", type=int, metavar="BYTES", help="a device's activation memory: does it fit?")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--output", help="write there instead of standard output")
     return p.parse_args(argv)
@@ -162,12 +168,26 @@ def _latency(given: Any, args: argparse.Namespace) -> dict[str, Any] | None:
     return latency
 
 
+def _memory(given: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The request's memory options: the file's, with the flags over it; None when neither sets one."""
+    flags = {
+        "dtype": args.memory_dtype,
+        "inplace_depthwise": args.inplace_depthwise,
+        "budget_bytes": args.memory_budget,
+    }
+    flags = {k: v for k, v in flags.items() if v is not None}
+    if given is None and not flags:
+        return None
+    return {**(given if isinstance(given, dict) else {}), **flags}
+
+
 def _profile_request(args: argparse.Namespace) -> dict[str, Any]:
     """The POST /profile body: the file's, with the flags over it."""
     body = _overridden(_load(args.spec), args)
     body.update({k: v for k, v in {"batch_size": args.batch_size, "counter": args.counter}.items() if v is not None})
     latency = _latency(body.pop("latency", None), args)
-    return {**body, "latency": latency} if latency is not None else body
+    memory = _memory(body.pop("memory", None), args)
+    return {**body, **({"latency": latency} if latency is not None else {}), **({"memory": memory} if memory else {})}
 
 
 def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,7 +200,8 @@ def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
     if args.batch_size is not None:
         body["batch_size"] = args.batch_size
     latency = _latency(body.pop("latency", None), args)
-    return {**body, "latency": latency} if latency is not None else body
+    memory = _memory(body.pop("memory", None), args)
+    return {**body, **({"latency": latency} if latency is not None else {}), **({"memory": memory} if memory else {})}
 
 
 def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
@@ -201,6 +222,22 @@ def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
     except ValidationError as exc:  # in the request's terms: latency.budget_s
         problems = spec_error_from(exc, LatencyOptions).problems
         raise SpecError([(("latency", *loc), msg) for loc, msg in problems]) from None
+
+
+def _memory_options(memory: Any) -> MemoryOptions | None:
+    """A request's memory as the core's options (what the API's schema does)."""
+    if memory is None:
+        return None
+    if not isinstance(memory, dict):
+        raise SpecError.at(("memory",), 'an object is expected, e.g. {"dtype": "int8"}')
+    try:
+        return MemoryOptions(**memory)
+    except (ValidationError, TypeError) as exc:
+        if isinstance(exc, TypeError):
+            raise SpecError.at(("memory",), str(exc)) from None
+        raise SpecError(
+            [(("memory", *loc), msg) for loc, msg in spec_error_from(exc, MemoryOptions).problems]
+        ) from None
 
 
 def _json_value(text: str) -> Any:
@@ -238,7 +275,7 @@ def _measure(report: Any, opts: LatencyOptions, *, leave: bool = True) -> Latenc
 
 
 def _write_table(body: dict[str, Any], out: TextIO) -> None:
-    widths = (34, 18, 20, 16, 16, 16, 12, 12)
+    widths = (34, 18, 20, 16, 16, 16, 12, 12, 14)
 
     def line(cells: list[str]) -> str:  # text columns left-aligned, figures right-aligned
         cells_widths = enumerate(zip(cells, widths, strict=True))
@@ -247,9 +284,21 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
     out.write(line(list(_COLUMNS)))
     for row in body["layers"]:
         shape = "x".join(map(str, row["output_shape"]))
-        out.write(line([row["name"], row["type"], shape] + [f"{row[c]:,}" for c in _COLUMNS[3:]]))
+        out.write(line([row["name"], row["type"], shape] + [f"{row.get(c, 0):,}" for c in _COLUMNS[3:]]))
     t = body["totals"]
-    out.write(line(["total", "", "x".join(map(str, body["output_shape"]))] + [f"{t[c]:,}" for c in _COLUMNS[3:]]))
+    memory = body.get("memory")
+    peak = f"{memory['peak_activation_bytes']:,}" if memory else ""
+    total = [f"{t[c]:,}" for c in _COLUMNS[3:-1]]
+    out.write(line(["total", "", "x".join(map(str, body["output_shape"])), *total, peak]))
+    if memory:
+        fits = ""
+        if memory.get("budget_bytes") is not None:
+            fits = f"; {'fits' if memory['fits'] else 'does NOT fit'} in {memory['budget_bytes']:,} B"
+        out.write(
+            f"memory ({memory['dtype']}): peak {memory['peak_activation_bytes']:,} B at {memory['peak_layer']} "
+            f"(deployment), {memory['eager_peak_bytes']:,} B in PyTorch eager, weights "
+            f"{memory['weight_bytes']:,} B{fits}\n"
+        )
     if body["unsupported_ops"]:
         out.write(f"ops fvcore does not count: {body['unsupported_ops']}\n")
     for lat in body.get("latency", []):
@@ -294,7 +343,8 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     batch_size = request.get("batch_size", 1)
     latency = request.get("latency")
     options = _options(latency, batch_size) if latency is not None else []
-    planned = plan_sweep(request["base"], request["grid"], request["points"], detailed=bool(options))
+    memory = _memory_options(request.get("memory"))
+    planned = plan_sweep(request["base"], request["grid"], request["points"], detailed=bool(options), memory=memory)
     check_answer_size(planned, batch_size, Limits(), layers=False)
     points: list[dict[str, Any]] = []
     with tqdm(total=len(planned), desc="counting", unit="point", file=sys.stderr) as bar:
@@ -410,8 +460,9 @@ def _profile(request: dict[str, Any]) -> dict[str, Any]:
     request = dict(request)
     batch_size, counter = request.pop("batch_size", 1), request.pop("counter", COUNTERS[0])
     latency = request.pop("latency", None)
+    memory = request.pop("memory", None)
     options = _options(latency, batch_size) if latency is not None else []
-    report = profile(request, batch_size=batch_size, counter=counter)
+    report = profile(request, batch_size=batch_size, counter=counter, memory=_memory_options(memory))
     body = report.to_dict()
     if options:
         body["latency"] = [_measure(report, opts).to_dict() for opts in options]

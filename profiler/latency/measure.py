@@ -23,6 +23,7 @@ from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, local_name, resolve_device
 from .in_context import LayerSum, ProbeCost, in_context_layers, probe_cost
 from .options import LatencyOptions
+from .peak_memory import forward_peak_bytes, peak_bytes_how
 from .progress import Progress
 from .quality import ContentionProbe, verdict
 from .roofline import LayerCost, Roofs, measure_roofs, roofline
@@ -102,6 +103,7 @@ class LatencyResult:
     runtime_layers: tuple[RuntimeLayer, ...] = ()
     runtime_layers_against: Stats | None = None  # the profiled forwards' own times
     runtime_layer_sum: LayerSum | None = None  # their nodes' mean total over typical profiled forwards
+    peak_bytes: int | None = None  # what one forward allocated at most, measured (eager)
 
     def to_dict(self) -> dict[str, Any]:
         opts = self.options
@@ -123,6 +125,8 @@ class LatencyResult:
             "quality": self.quality,
             "seconds": round(self.seconds, 3),
         }
+        if self.peak_bytes is not None:
+            out["memory"] = {"measured_peak_bytes": self.peak_bytes, "how": peak_bytes_how(self.device)}
         if self.roofs is not None:
             out["roofs"] = self.roofs.to_dict()
         if self.runtime is not None and self.runtime.per_layer_note is not None:
@@ -326,6 +330,7 @@ def _measure_latency(
                 end_to_end = _measure(fn, clock, opts, share, progress)
                 quality = verdict(end_to_end, opts, probe.read())
             progress.done_steps = opts.warmup + 1
+            peak_bytes = forward_peak_bytes(model, x, warm_up=False)  # one forward more, beside the counted peak
             if opts.per_layer and not in_context:
                 inputs = _leaf_inputs(model, x, leaves)
                 for i, (name, module) in enumerate(leaves):
@@ -359,6 +364,7 @@ def _measure_latency(
         per_layer_method=("in_context" if in_context else "isolated") if opts.per_layer else None,
         probe_cost=cost,
         layer_sum=layer_sum,
+        peak_bytes=peak_bytes,
     )
 
 
