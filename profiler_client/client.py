@@ -236,11 +236,14 @@ class ProfilerClient:
         batch_size: int | None = None,
         counter: str | None = None,
         latency: Json | None = None,
+        memory: Json | None = None,
         **fields: Any,
     ) -> Json:
         """``POST /profile``: the report, with latency measured when ``latency`` names devices (the call then
-        lasts the measurement; ``submit_profile`` runs it as a job). ``fields`` override the spec's."""
-        body = profile_body(spec, batch_size=batch_size, counter=counter, latency=latency, **fields)
+        lasts the measurement; ``submit_profile`` runs it as a job); ``memory`` sets how activation memory is
+        figured (``{"dtype": "int8", "inplace_depthwise": True, "budget_bytes": 262144}``). ``fields`` override
+        the spec's."""
+        body = profile_body(spec, batch_size=batch_size, counter=counter, latency=latency, memory=memory, **fields)
         return self._json("POST", "/profile", json=body)
 
     def submit_profile(
@@ -274,13 +277,14 @@ class ProfilerClient:
         *,
         batch_size: int | None = None,
         layers: bool | None = None,
+        memory: Json | None = None,
         latency: Json | None = None,
         progress: Progress | None = None,
         timeout_s: float | None = None,
     ) -> Json:
         """``POST /sweep``: every point's totals and the Pareto front. With ``latency``, the points are measured
         as a job; this waits for it (``progress`` sees each status) and returns the sweep."""
-        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
+        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency, memory=memory)
         response = self._send("POST", "/sweep", json=body)
         if response.status_code != 202:
             return _body(response, "POST", "/sweep")
@@ -295,11 +299,12 @@ class ProfilerClient:
         latency: Json | None = None,
         batch_size: int | None = None,
         layers: bool | None = None,
+        memory: Json | None = None,
     ) -> JobStatus:
         """A measured sweep as a job: its status at once."""
         if latency is None:
             raise ValueError("a sweep runs as a job only with latency; sweep() answers a count-only one")
-        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
+        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency, memory=memory)
         return self._json("POST", "/sweep", json=body)
 
     # ---- jobs ----
@@ -432,9 +437,10 @@ class AsyncProfilerClient:
         batch_size: int | None = None,
         counter: str | None = None,
         latency: Json | None = None,
+        memory: Json | None = None,
         **fields: Any,
     ) -> Json:
-        body = profile_body(spec, batch_size=batch_size, counter=counter, latency=latency, **fields)
+        body = profile_body(spec, batch_size=batch_size, counter=counter, latency=latency, memory=memory, **fields)
         return await self._json("POST", "/profile", json=body)
 
     async def submit_profile(
@@ -465,11 +471,12 @@ class AsyncProfilerClient:
         *,
         batch_size: int | None = None,
         layers: bool | None = None,
+        memory: Json | None = None,
         latency: Json | None = None,
         progress: Progress | None = None,
         timeout_s: float | None = None,
     ) -> Json:
-        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
+        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency, memory=memory)
         response = await self._send("POST", "/sweep", json=body)
         if response.status_code != 202:
             return _body(response, "POST", "/sweep")
@@ -484,10 +491,11 @@ class AsyncProfilerClient:
         latency: Json | None = None,
         batch_size: int | None = None,
         layers: bool | None = None,
+        memory: Json | None = None,
     ) -> JobStatus:
         if latency is None:
             raise ValueError("a sweep runs as a job only with latency; sweep() answers a count-only one")
-        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency)
+        body = _sweep_body(base, grid, points, batch_size=batch_size, layers=layers, latency=latency, memory=memory)
         return await self._json("POST", "/sweep", json=body)
 
     async def job(self, job_id: str) -> JobStatus:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from profiler import profile
+from profiler import MemoryOptions, profile
 from profiler_client import (
     AsyncProfilerClient,
     JobCancelled,
@@ -91,6 +91,17 @@ def test_count_only_sweep(client: ProfilerClient) -> None:
     assert len(body["points"]) == 4
     macs = {(p["values"]["width_multiplier"], p["values"]["resolution"]): p["totals"]["macs"] for p in body["points"]}
     assert macs[(1.0, 224)] == profile({"preset": "mobilenet_v1"}).counts.totals.macs
+
+
+def test_memory_options_reach_the_server_from_profile_and_sweep(client: ProfilerClient) -> None:
+    options = {"dtype": "int8", "inplace_depthwise": True, "budget_bytes": 2_000_000}
+    report = client.profile({"preset": "mobilenet_v2"}, memory=options)
+    local = profile({"preset": "mobilenet_v2"}, memory=MemoryOptions(**options)).memory
+    assert local is not None and report["memory"]["peak_activation_bytes"] == local.peak_activation_bytes
+    assert report["memory"]["fits"] is True
+    answer = client.sweep({"preset": "mobilenet_v2"}, {"resolution": [224, 320]}, memory=options)
+    assert [p["memory"]["fits"] for p in answer["points"]] == [True, False]
+    assert answer["pareto_objectives"][-1] == "peak_activation_bytes"
 
 
 def test_a_job_waited_for_with_progress(client: ProfilerClient) -> None:
