@@ -100,6 +100,15 @@ function latencyOptions() {
   };
 }
 
+// The memory options, when they differ from the server's defaults (float32, no in-place, no budget).
+function memoryOptions() {
+  const options = {};
+  if ($("memory-dtype").value !== "float32") options.dtype = $("memory-dtype").value;
+  if ($("memory-inplace-dw").checked) options.inplace_depthwise = true;
+  if ($("memory-budget").value !== "") options.budget_bytes = Number($("memory-budget").value);
+  return Object.keys(options).length ? options : null;
+}
+
 async function run() {
   $("error").hidden = true;
   setBusy(true, "profiling…");
@@ -122,6 +131,7 @@ async function run() {
     } else {
       const body = { ...specOf("a"), batch_size: batch };
       if (latency) body.latency = latency;
+      if (memoryOptions()) body.memory = memoryOptions();
       const { status, data } = await api("POST", "/profile", body);
       if (status === 202) show((await follow([[data.id, ""]]))[0]);
       else show(data);
@@ -396,7 +406,71 @@ function drawCharts(sides, aligned) {
     })));
     boxes.push(rooflineBox(timed));
   }
+  const withMemory = sides.filter(([, report]) => report.memory);
+  if (withMemory.length) boxes.push(memoryBox(withMemory));
   $("charts").replaceChildren(...boxes);
+}
+
+// Bytes alive over the forward (every layer and op in execution order), deployment and eager, the peak marked;
+// the device's budget as a line when one was given.
+function memoryBox(sides) {
+  const box = document.createElement("div");
+  box.className = "chart";
+  box.id = "memory-chart";
+  const h = document.createElement("h3");
+  const describe = ([side, report]) => {
+    const m = report.memory;
+    const fits = m.budget_bytes == null ? "" : m.fits ? `, fits in ${short(m.budget_bytes)}B` : `, over the ${short(m.budget_bytes)}B budget`;
+    return `${sides.length > 1 ? side.toUpperCase() + ": " : ""}peak ${short(m.peak_activation_bytes)}B at ${m.peak_layer}${fits}`;
+  };
+  h.textContent = `activation memory over the forward (${sides[0][1].memory.dtype}; ${sides.map(describe).join("; ")})`;
+  const holder = document.createElement("div");
+  holder.className = "canvas-box";
+  const canvas = document.createElement("canvas");
+  canvas.id = "chart-memory";
+  holder.append(canvas);
+  box.append(h, holder);
+  const longest = sides.reduce((a, b) => (b[1].memory.timeline.length > a[1].memory.timeline.length ? b : a));
+  const labels = longest[1].memory.timeline.map((step, i) => `${i} ${step.name}`);
+  const datasets = [];
+  for (const [side, report] of sides) {
+    const m = report.memory;
+    const peakAt = m.timeline.findIndex((step) => step.name === m.peak_layer);
+    const prefix = sides.length > 1 ? `${side.toUpperCase()} ` : "";
+    datasets.push({
+      label: `${prefix}deployment`,
+      data: m.timeline.map((step) => step.live_bytes),
+      borderColor: COLORS[side],
+      backgroundColor: COLORS[side],
+      pointRadius: m.timeline.map((_, i) => (i === peakAt ? 6 : 0)),
+      stepped: true,
+    });
+    datasets.push({
+      label: `${prefix}PyTorch eager`,
+      data: m.timeline.map((step) => step.eager_bytes),
+      borderColor: COLORS[side],
+      borderDash: [4, 3],
+      pointRadius: 0,
+      stepped: true,
+    });
+    if (m.budget_bytes != null) {
+      datasets.push({ label: `${prefix}budget`, data: m.timeline.map(() => m.budget_bytes), borderColor: "#b91c1c", pointRadius: 0 });
+    }
+  }
+  charts.push(new Chart(canvas, {
+    type: "line",
+    data: { labels, datasets },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${full(c.raw)} B` } } },
+      scales: {
+        x: { ticks: { autoSkip: true, maxRotation: 60, font: { size: 9 } } },
+        y: { beginAtZero: true, ticks: { callback: (v) => short(v) } },
+      },
+    },
+  }));
+  return box;
 }
 
 // Log-log roofline: each timed layer with FLOPs is a point (intensity, achieved FLOP/s), coloured by its block;
@@ -513,6 +587,7 @@ function sweepRequest() {
   const field = $("sweep-field").value.trim();
   if (field) grid[field] = numberList($("sweep-field-values").value, `${field} values`);
   const body = { base: { preset: $("sweep-preset").value }, grid };
+  if ($("sweep-memory").checked) body.memory = memoryOptions() || {};
   if ($("sweep-latency").checked) {
     body.latency = { devices: [$("latency-device").value], budget_s: Number($("budget").value || 10) };
   }
@@ -596,14 +671,16 @@ function drawScatter(body, yKey) {
   const points = body.points.map((p, i) => ({ p, i })).filter(({ p }) => p.totals && value(p) !== null);
   const asXY = ({ p, i }) => ({ x: p.totals.params, y: value(p), i });
   const yTitle = yKey === "latency" ? "latency, median (ms)" : "MACs";
-  $("scatter-title").textContent = `${yTitle} against parameters (log axes; Pareto front in black)`;
+  const shaded = body.points.some((p) => p.memory && p.memory.fits === false) ? "; pale: over the memory budget" : "";
+  $("scatter-title").textContent = `${yTitle} against parameters (log axes; Pareto front in black${shaded})`;
   const old = charts.findIndex((c) => c.canvas.id === "chart-sweep");
   if (old >= 0) charts.splice(old, 1)[0].destroy();
   charts.push(new Chart($("chart-sweep"), {
     type: "scatter",
     data: {
       datasets: [
-        { label: "point", data: points.filter(({ i }) => !front.has(i)).map(asXY), backgroundColor: "#93c5fd" },
+        { label: "point", data: points.filter(({ i }) => !front.has(i)).map(asXY),
+          backgroundColor: points.filter(({ i }) => !front.has(i)).map(({ p }) => (p.memory && p.memory.fits === false ? "#e5e7eb" : "#93c5fd")) },
         { label: "Pareto front", data: points.filter(({ i }) => front.has(i)).map(asXY), backgroundColor: "#111827",
           pointRadius: 5 },
       ],
@@ -618,8 +695,9 @@ function drawScatter(body, yKey) {
               const p = body.points[c.raw.i];
               const values = Object.entries(p.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
               const latency = medianOf(p);
+              const memory = p.memory ? `, peak ${short(p.memory.peak_activation_bytes)}B${p.memory.fits === false ? " (does not fit)" : ""}` : "";
               return `${values}: ${short(p.totals.macs)} MACs, ${short(p.totals.params)} params` +
-                (latency === null ? "" : `, ${latency.toFixed(3)} ms`);
+                (latency === null ? "" : `, ${latency.toFixed(3)} ms`) + memory;
             },
           },
         },
@@ -636,6 +714,9 @@ function drawHeatmaps(body, measured) {
   const boxes = [];
   if (body.fields.includes("width_multiplier") && body.fields.includes("resolution")) {
     boxes.push(heatmap(body, "MACs", (p) => p.totals && p.totals.macs, short));
+    if (body.points.some((p) => p.memory)) {
+      boxes.push(heatmap(body, "peak activation memory (bytes)", (p) => p.memory && p.memory.peak_activation_bytes, short));
+    }
     if (measured) boxes.push(heatmap(body, "latency (ms)", medianOf, (v) => v.toFixed(2)));
   }
   $("heatmaps").replaceChildren(...boxes);
@@ -669,6 +750,10 @@ function heatmap(body, title, valueOf, format) {
       td.style.background = `hsl(${220 - 200 * t} 80% ${85 - 25 * t}%)`;
       td.title = `α ${JSON.parse(a)}, ρ ${JSON.parse(r)}: ${full(v)}`;
       if (front.has(i)) td.className = "pareto";
+      if (p.memory && p.memory.fits === false) {
+        td.classList.add("over-budget");  // shaded: this design does not fit the device's memory
+        td.title += " (over the memory budget)";
+      }
     }
   }
   return table;

@@ -164,5 +164,7 @@ def _allocates(node: Node) -> bool:
 
 
 def _output_allocated(graph: Graph) -> bool:
+    if not graph.nodes:
+        return False  # it returns its input
     last = graph.nodes[-1]
     return last.name in inplace_nodes(graph) or _allocates(last)

@@ -214,6 +214,44 @@ def test_with_a_token_the_page_asks_for_it_and_then_works(browser, tmp_path: Pat
         page.close()
 
 
+def test_memory_over_the_forward_with_its_peak_and_a_sweep_shaded_by_a_budget(page, server: str) -> None:
+    """MCUNet's MobileNetV2 in int8 with depthwise convs in place: the memory chart peaks at 1,404,928 B at the
+    layer MCUNet names; a sweep over resolution with a 256 KiB budget shades the designs that miss it."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _choose_preset(page, "a", "mobilenet_v2")
+    page.select_option("#memory-dtype", "int8")
+    page.check("#memory-inplace-dw")
+    page.fill("#memory-budget", "262144")
+    page.click("#run")
+    page.wait_for_selector("#chart-memory")
+    memory = _chart_data(page, "chart-memory")
+    deployment = memory["datasets"][0]
+    assert deployment["label"] == "deployment" and max(deployment["data"]) == 1_404_928
+    peak_at = deployment["data"].index(1_404_928)
+    assert memory["labels"][peak_at].endswith("features.2.conv_pw")
+    assert [d["label"] for d in memory["datasets"]] == ["deployment", "PyTorch eager", "budget"]
+    title = page.text_content("#memory-chart h3")
+    assert "at features.2.conv_pw" in title and "over the" in title and "budget" in title, title
+    assert _painted_pixels(page, "chart-memory") > 2000
+    page.screenshot(path=ARTIFACTS / "dashboard-memory.png", full_page=True)
+
+    page.select_option("#sweep-preset", "mobilenet_v2")
+    page.fill("#sweep-alphas", "0.35, 1.0")
+    page.fill("#sweep-rhos", "96, 224")
+    page.check("#sweep-memory")
+    page.click("#sweep-run")
+    page.wait_for_selector("table.heatmap td.over-budget")
+    sweep_id = page.url.split("id=")[1]
+    stored = httpx.get(f"{server}/sweeps/{sweep_id}").json()
+    misses = [p for p in stored["points"] if not p["memory"]["fits"]]
+    assert misses and len(misses) < len(stored["points"])
+    shaded = page.eval_on_selector_all(
+        "table.heatmap", "ts => ts.map(t => t.querySelectorAll('td.over-budget').length)"
+    )
+    assert shaded == [len(misses), len(misses)]  # the MACs and the memory heatmaps
+    page.uncheck("#sweep-memory")
+
+
 def test_sweep_view_scatter_heatmap_and_a_measured_sweep(page, server: str) -> None:
     """MobileNetV1's α × ρ table as a sweep: the heatmap holds the paper's mult-adds (tables 6 and 7), the
     scatter every point with the front marked; then a small latency sweep followed to its end."""
