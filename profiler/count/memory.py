@@ -153,6 +153,8 @@ class MemoryProgram:
         return self._runs[key]
 
     def _compile(self, convention: str, inplace_depthwise: bool) -> list[tuple[tuple[int, ...], ...]]:
+        if not self.steps:
+            return []  # a model that returns its input: nothing runs
         eager = convention == "eager"
         count = len(self.steps) + 1
         last_read = list(range(-1, count - 1))  # a value never read lives through the step that wrote it

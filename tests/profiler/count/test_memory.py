@@ -137,3 +137,18 @@ def test_a_sweep_with_memory_puts_the_peak_on_the_pareto_front() -> None:
         assert point["memory"]["peak_activation_bytes"] == memory.peak_activation_bytes
         assert point["memory"]["fits"] == (memory.peak_activation_bytes <= 3_000_000)
     assert "memory" not in sweep({"preset": "mobilenet_v2"}, grid)["points"][0]
+
+
+def test_a_model_that_runs_nothing_holds_nothing() -> None:
+    # An activation row of "none" is no layer at all (the fuzz's find): the model returns its input.
+    memory = profile({"preset": "mobilenet_v2", "classifier": None, "stages": [{"block": "act", "act": "none"}]}).memory
+    assert memory is not None and memory.peak_activation_bytes == 0 and memory.peak_layer is None
+    answer = profile(
+        {
+            "in_channels": 3,
+            "resolution": 8,
+            "classifier": None,
+            "stages": [{"block": "act", "act": "none"}, {"block": "conv", "c": 8, "k": 1}],
+        }
+    )
+    assert answer.memory is not None and answer.memory.peak_activation_bytes == 4 * (3 + 8) * 64
