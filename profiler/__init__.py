@@ -9,6 +9,13 @@ measurement, per-device processes), ``cluster`` (optional: the same measurements
 then ``report``, ``export`` and ``cli``.
 """
 
+import os
+
+# torch.profiler's kineto writes its own lines to stderr on every profiled forward (start/stop probes, a CUDA
+# device count failing on a host without one), which read as failures in a server log or a CLI's progress bar:
+# quiet unless the user chose a level.
+os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+
 from .align import Alignment
 from .count import CONVENTIONS, MemoryOptions
 from .errors import (

@@ -1,11 +1,13 @@
 """Command line: the same core and numbers as the API, here, or sent to a server with --server.
 
-python -m profiler --preset mobilenet_v2 --set width_multiplier=0.75 --set resolution=160
-python -m profiler body.json --format csv --output layers.csv
-python -m profiler --preset resnet50 --latency cpu --per-layer --budget 20
-python -m profiler body.json --server http://gpu-host:8000 --latency cuda
-python -m profiler sweep --preset mobilenet_v2 --grid width_multiplier=0.35,0.5,0.75,1.0,1.4 \
-    --grid resolution=96,128,160,192,224 [--latency cpu] [--format csv]
+examples:
+  python -m profiler --preset mobilenet_v2 --set width_multiplier=0.75 --set resolution=160
+  python -m profiler --preset mobilenet_v2 --memory-dtype int8 --inplace-depthwise --memory-budget 262144
+  python -m profiler --preset resnet50 --latency cpu --runtime eager --runtime onnxruntime --per-layer
+  python -m profiler spec.json --format csv --output layers.csv
+  python -m profiler spec.json --server http://gpu-host:8000 --latency cuda
+  python -m profiler sweep --preset mobilenet_v2 --grid width_multiplier=0.35,0.5,1.0 --grid resolution=96,160,224
+  python -m profiler sweep --preset mobilenet_v3_small --grid resolution=96,128 --latency cpu --format csv
 
 The file is a body the API takes: POST /profile's (a spec with batch_size, counter, latency beside it), the
 answer of GET /presets/{name}, or, for sweep, POST /sweep's. Flags override what the file says.
@@ -405,9 +407,14 @@ def _write_sweep_table(body: dict[str, Any], out: TextIO) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["sweep"]:
-        return _main(argv[1:], sweep=True)
-    return _main(argv)
+    sweep = argv[:1] == ["sweep"]
+    if not argv[1 if sweep else 0 :]:  # nothing to profile: how to use it, not an error about an empty table
+        _parse_args(["--help"], sweep=sweep)
+    try:
+        return _main(argv[1:], sweep=True) if sweep else _main(argv)
+    except BrokenPipeError:  # the reader left (| head): no traceback, and none when Python flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _main(argv: list[str], *, sweep: bool = False) -> int:

@@ -77,6 +77,15 @@ def _sweep_body(base: Json, grid: dict[str, list[Any]] | None, points: list[Json
     return profile_body({"base": profile_body(base), "grid": grid or {}, "points": points or []}, **fields)
 
 
+def _progress_of(status: Any) -> Any:
+    """A job status without its clocks (``elapsed_s`` and other seconds): what says it moved on."""
+    if isinstance(status, dict):
+        return {k: _progress_of(v) for k, v in status.items() if not k.endswith("_s")}
+    if isinstance(status, list):
+        return [_progress_of(v) for v in status]
+    return status
+
+
 def _retry_after_s(response: httpx.Response, cap_s: float) -> float:
     """The server's Retry-After (seconds or an HTTP date), within [0.1, cap_s]; 1 s when it cannot be read."""
     value = response.headers.get("retry-after", "1")
@@ -319,12 +328,15 @@ class ProfilerClient:
     def wait(
         self, job_id: str, *, progress: Progress | None = None, poll_s: float = 0.5, timeout_s: float | None = None
     ) -> Json:
-        """Poll a job until it ends; ``progress(status)`` after each poll. Its report when done; JobFailed or
-        JobCancelled otherwise; WaitTimeout after ``timeout_s`` (the job goes on)."""
+        """Poll a job until it ends; ``progress(status)`` when a poll finds it moved on (its state, steps or
+        points; not the clock alone). Its report when done; JobFailed or JobCancelled otherwise; WaitTimeout after
+        ``timeout_s`` (the job goes on)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        seen = None
         while True:
             status = self.job(job_id)
-            if progress is not None:
+            if progress is not None and (now := _progress_of(status)) != seen:
+                seen = now
                 progress(status)
             if status["state"] in _FINAL:
                 return _final(status)
@@ -508,9 +520,11 @@ class AsyncProfilerClient:
         self, job_id: str, *, progress: Progress | None = None, poll_s: float = 0.5, timeout_s: float | None = None
     ) -> Json:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        seen = None
         while True:
             status = await self.job(job_id)
-            if progress is not None:
+            if progress is not None and (now := _progress_of(status)) != seen:
+                seen = now
                 progress(status)
             if status["state"] in _FINAL:
                 return _final(status)

@@ -112,6 +112,10 @@ def test_a_job_waited_for_with_progress(client: ProfilerClient) -> None:
     assert report["latency"][0]["end_to_end"]["median_ms"] > 0
     assert seen and seen[-1]["state"] == "done"
     assert all(s["id"] == job["id"] for s in seen)
+    # Only changes are reported (polled every 50 ms, a 1 s measurement moves on far fewer times than polled):
+    # no two calls in a row with the same state and steps.
+    moved = [(s["state"], [(d["state"], d["steps_done"], d["steps_total"]) for d in s["devices"]]) for s in seen]
+    assert all(a != b for a, b in zip(moved, moved[1:])), moved
     assert client.job(job["id"])["state"] == "done"
 
     page = client.results(name="client-job", kind="profile")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,33 @@ def test_runtimes_from_the_command_line_each_get_their_line(capsys: pytest.Captu
     body = json.loads(capsys.readouterr().out)
     assert [entry["runtime"]["name"] for entry in body["latency"]] == ["eager", "onnxruntime"]
     assert all(entry["device"] == "cpu" and entry["end_to_end"]["median_ms"] > 0 for entry in body["latency"])
+
+
+def test_no_arguments_show_the_usage_and_its_examples() -> None:
+    done = subprocess.run([sys.executable, "-m", "profiler"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m profiler")
+    assert "examples:" in done.stdout and "Traceback" not in done.stderr and "table is empty" not in done.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "profiler", "--preset", "resnet152", "--format", "json"],  # far past a pipe's buffer
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert cli.stdout is not None and cli.stderr is not None
+    cli.stdout.readline()  # the header, as `| head -1` reads it; then the reader is gone
+    cli.stdout.close()
+    stderr = cli.stderr.read().decode()
+    assert cli.wait(timeout=120) == 141 and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+def test_memory_flags_reach_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--preset", "mobilenet_v2", "--memory-dtype", "int8", "--inplace-depthwise", "--memory-budget", "262144"]
+    assert main([*flags, "--format", "json"]) == 0
+    memory = json.loads(capsys.readouterr().out)["memory"]
+    assert memory["peak_activation_bytes"] == (16 + 96) * 112 * 112 and memory["fits"] is False
+    assert main(flags) == 0
+    assert "memory (int8): peak 1,404,928 B at features.2.conv_pw" in capsys.readouterr().out
+    assert main(["--preset", "mobilenet_v2", "--memory-budget", "-5"]) == 2
+    assert "memory.budget_bytes" in capsys.readouterr().err
