@@ -11,13 +11,13 @@ from typing import Any
 import torch
 from torch import fx
 
-from ..errors import Loc
+from ..errors import Loc, SpecError
 from ..limits import Limits
 from ..spec import ClassifierSpec, ModelSpec, scale_channels
 from .blocks import BLOCKS, BlockContext
 from .codegen import generate
 from .graph import Graph, Node, sequence
-from .layers import Dropout, Flatten, GlobalAvgPool, Linear, act_or_none
+from .layers import BatchNorm, Conv, Dropout, Flatten, GlobalAvgPool, Linear, act_or_none
 
 __all__ = ["Block", "ModelPlan", "build_model", "plan_model"]
 
@@ -105,19 +105,31 @@ def _plan_head(cls: ClassifierSpec | None, in_chs: int, spec: ModelSpec, limits:
     if cls is None:
         return ()
     features = in_chs
-    hidden = None
+    hidden: list[Node] = []
+    conv_head: list[Node] = []  # a 1x1 conv on the pooled map, before flattening (timm's conv_head)
     if cls.hidden is not None:
         hidden_chs = scale_channels(cls.hidden, spec.width_multiplier, cls.hidden_width)
         limits.check("max_channels", hidden_chs, ("classifier", "hidden"))
         act = act_or_none(cls.act)
-        hidden = [Node("fc1", Linear(features, hidden_chs)), *([Node("act", act)] if act else [])]
+        bias = not cls.hidden_bn if cls.hidden_bias is None else cls.hidden_bias
+        if cls.hidden_layer == "conv":
+            conv_head = [
+                Node("conv_head", Conv(features, hidden_chs, 1, bias=bias)),
+                *([Node("bn_head", BatchNorm(hidden_chs))] if cls.hidden_bn else []),
+                *([Node("act_head", act)] if act else []),
+            ]
+        elif cls.hidden_bn:
+            raise SpecError.at(("classifier", "hidden_bn"), 'a BN after the hidden layer needs "hidden_layer": "conv"')
+        else:
+            hidden = [Node("fc1", Linear(features, hidden_chs, bias=bias)), *([Node("act", act)] if act else [])]
         features = hidden_chs
     classifier = sequence(
         hidden,
         Node("dropout", Dropout(cls.dropout)) if cls.dropout > 0 else None,
         Node("fc", Linear(features, spec.num_classes)),
     )
-    return (Node("global_pool", GlobalAvgPool()), Node("flatten", Flatten()), Node("classifier", Graph(classifier)))
+    pool = Node("global_pool", GlobalAvgPool())
+    return (pool, *conv_head, Node("flatten", Flatten()), Node("classifier", Graph(classifier)))
 
 
 def build_model(spec: ModelSpec, limits: Limits | None = None, device: str | torch.device = "cpu") -> fx.GraphModule:

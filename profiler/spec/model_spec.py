@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     Field,
+    StrictBool,
     StrictFloat,
     TypeAdapter,
     ValidationError,
@@ -42,6 +43,13 @@ class ClassifierSpec:
 
     hidden: Width | None = None
     hidden_width: WidthRule = "scale"
+    hidden_layer: Literal["linear", "conv"] = Field(
+        default="linear",
+        description="the hidden layer: a Linear after flattening, or a 1x1 conv on the pooled map before it (timm's "
+        "conv_head: LCNet, MobileNetV4); the same count",
+    )
+    hidden_bn: StrictBool = Field(default=False, description="BN after the hidden layer (MobileNetV4's head)")
+    hidden_bias: StrictBool | None = Field(default=None, description="the hidden layer's bias; default: unless BN")
     act: Activation = "hardswish"
     dropout: Annotated[StrictFloat, Field(ge=0, le=1)] = 0.2
 

@@ -1,7 +1,8 @@
 """The papers' tables as data. Each preset is an editable spec (``GET /presets/{name}``) and cites its table.
 
-At width 1.0, resolution 224 and 1000 classes each builds torchvision's model exactly (parameters and
-conv+linear multiply-adds); MobileNetV1 has no torchvision model and follows the paper's Table 1.
+At width 1.0, resolution 224 and 1000 classes each builds its reference's model exactly (parameters and
+conv+linear multiply-adds): torchvision's, or timm's where torchvision has none (``reference``); MobileNetV1 has
+neither and follows the paper's Table 1.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ class Preset:
     name: str
     citation: str
     spec: dict[str, Any]
+    reference: str = "torchvision"  # the library whose model it builds exactly ("timm"), or "paper"
 
 
 def _ir(k: int, exp: int, c: int, act: str, s: int = 1, se: bool = False, n: int = 1) -> dict[str, Any]:
@@ -103,6 +105,38 @@ _MOBILENET_V3_SMALL = {
     ],
     "classifier": {"hidden": 1024, "act": "hardswish", "dropout": 0.2},
 }
+
+
+def _lcnet(width: float) -> dict[str, Any]:
+    """PP-LCNet as timm builds it: depthwise-separable blocks with hardswish, SE (a quarter of the input, ReLU,
+    hard sigmoid) in the last two, and a 1x1 conv head of 1280 on the pooled map."""
+
+    def ds(c: int, k: int, s: int = 1, n: int = 1, se: bool = False) -> dict[str, Any]:
+        row: dict[str, Any] = {"block": "depthwise_separable", "c": c, "k": k, "s": s, "n": n, "act": "hardswish"}
+        return {**row, "se": 0.25} if se else row
+
+    return {
+        "width_multiplier": width,
+        "stages": [
+            {"block": "conv", "c": 16, "k": 3, "s": 2, "act": "hardswish"},
+            ds(32, 3),
+            ds(64, 3, s=2, n=2),
+            ds(128, 3, s=2, n=2),
+            ds(256, 3, s=2),
+            ds(256, 5, n=5),
+            ds(512, 5, s=2, n=2, se=True),
+        ],
+        "classifier": {
+            "hidden": 1280,
+            "hidden_width": "fixed",
+            "hidden_layer": "conv",
+            "act": "hardswish",
+            "dropout": 0.0,
+        },
+    }
+
+
+_LCNET = "Cui et al., PP-LCNet (2021), Table 1 (as timm builds it)"
 
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
@@ -213,7 +247,12 @@ _REGNET = "Radosavovic et al., Designing Network Design Spaces (2020)"
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("mobilenet_v1", "Howard et al., MobileNets (2017), Table 1: 569M mult-adds, 4.2M params", _MOBILENET_V1),
+        Preset(
+            "mobilenet_v1",
+            "Howard et al., MobileNets (2017), Table 1: 569M mult-adds, 4.2M params",
+            _MOBILENET_V1,
+            reference="paper",
+        ),
         Preset("mobilenet_v2", "Sandler et al., MobileNetV2 (2018), Table 2", _MOBILENET_V2),
         Preset("mobilenet_v3_large", "Howard et al., Searching for MobileNetV3 (2019), Table 1", _MOBILENET_V3_LARGE),
         Preset("mobilenet_v3_small", "Howard et al., Searching for MobileNetV3 (2019), Table 2", _MOBILENET_V3_SMALL),
@@ -300,5 +339,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "regnet_y_800mf", _REGNET + ", RegNetY-800MF", _regnet([(64, 1), (144, 3), (320, 8), (784, 2)], 16, 0.25)
         ),
+        Preset("lcnet_050", _LCNET + ", x0.5", _lcnet(0.5), reference="timm"),
+        Preset("lcnet_075", _LCNET + ", x0.75", _lcnet(0.75), reference="timm"),
+        Preset("lcnet_100", _LCNET + ", x1.0", _lcnet(1.0), reference="timm"),
     )
 }

@@ -7,6 +7,7 @@ host's speed (jobs are waited for with a generous ceiling)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -115,7 +116,7 @@ def test_a_job_waited_for_with_progress(client: ProfilerClient) -> None:
     # Only changes are reported (polled every 50 ms, a 1 s measurement moves on far fewer times than polled):
     # no two calls in a row with the same state and steps.
     moved = [(s["state"], [(d["state"], d["steps_done"], d["steps_total"]) for d in s["devices"]]) for s in seen]
-    assert all(a != b for a, b in zip(moved, moved[1:])), moved
+    assert all(a != b for a, b in itertools.pairwise(moved)), moved
     assert client.job(job["id"])["state"] == "done"
 
     page = client.results(name="client-job", kind="profile")

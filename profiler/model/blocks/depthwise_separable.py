@@ -1,6 +1,6 @@
 """``depthwise_separable``: MobileNetV1's k x k depthwise conv + BN + act, then 1x1 pointwise conv + BN + act.
 Padding, BN, bias and each part's activation can be set (MnasNet's stem block has no activation after the
-pointwise conv)."""
+pointwise conv), and a squeeze-excite between the two (PP-LCNet's last blocks)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,23 @@ from typing import Literal
 from pydantic import Field, StrictBool
 from pydantic.dataclasses import dataclass
 
-from ...spec.fields import ROW_CONFIG, Activation, Channels, Dilation, Kernel, Padding, Repeats, Stride, WidthRule
+from ...spec.fields import (
+    ROW_CONFIG,
+    Activation,
+    Channels,
+    Dilation,
+    Kernel,
+    Padding,
+    Repeats,
+    SeField,
+    SqueezeExcite,
+    Stride,
+    WidthRule,
+    squeeze_excite_options,
+)
 from ..graph import Graph, Node, sequence
 from ..layers import Conv
-from .base import BlockContext, BlockPlan, BlockType, conv_bn_act, same_padding
+from .base import BlockContext, BlockPlan, BlockType, conv_bn_act, same_padding, squeeze_excite
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -31,7 +44,13 @@ class DepthwiseSeparableRow:
     act_pw: Activation | None = Field(default=None, description="after the pointwise conv (default: act)")
     bn: StrictBool = Field(default=True, description="BN after each conv")
     bias: StrictBool | None = Field(default=None, description="conv biases; default: only when there is no BN")
+    se: SeField = 0.0
+    se_gate: Activation = Field(default="hardsigmoid", description="the SE gate when se is a number or true")
     width: WidthRule = "scale"
+
+    @property
+    def squeeze_excite(self) -> SqueezeExcite | None:
+        return squeeze_excite_options(self.se, self.se_gate)
 
 
 def plan(row: DepthwiseSeparableRow, ctx: BlockContext) -> BlockPlan:
@@ -46,6 +65,7 @@ def plan(row: DepthwiseSeparableRow, ctx: BlockContext) -> BlockPlan:
     names = {"conv": "conv_dw", "bn": "bn1", "act": "act1"}, {"conv": "conv_pw", "bn": "bn2", "act": "act2"}
     nodes = sequence(
         [Node(names[0][n.name], n.op) for n in dw],
+        Node("se", squeeze_excite(in_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
         [Node(names[1][n.name], n.op) for n in pw],
     )
     return BlockPlan(Graph(nodes), out_chs)

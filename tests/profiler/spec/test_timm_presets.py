@@ -1,0 +1,82 @@
+"""The presets torchvision lacks against timm's models built live (``pretrained=False``): parameters, conv and
+linear multiply-adds counted here with forward hooks (and by fvcore on our model), every parameter's shape in
+order, and the same output from the same weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from profiler import PRESETS, build_model, parse_spec, profile
+from tests.references import fvcore_analysis, param_shapes
+
+timm = pytest.importorskip("timm")
+
+TIMM = sorted(name for name, p in PRESETS.items() if p.reference == "timm")
+
+
+def _hooked_macs(model: nn.Module, x: torch.Tensor) -> int:
+    """Conv and linear multiply-adds of one forward, written out: each output element of a conv takes
+    in_channels / groups x kh x kw of them, of a linear in_features."""
+    total = 0
+
+    def count(module: nn.Module, _: object, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            total += out.numel() * module.in_channels // module.groups * kh * kw
+        elif isinstance(module, nn.Linear):
+            total += out.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return total
+
+
+def test_the_timm_presets_are_there() -> None:
+    assert {"lcnet_050", "lcnet_075", "lcnet_100"} <= set(TIMM)
+
+
+@pytest.mark.parametrize("name", TIMM)
+def test_preset_equals_timms_model(name: str) -> None:
+    reference = timm.create_model(name, pretrained=False).eval()
+    size = reference.default_cfg["input_size"][1:]
+    report = profile({"preset": name})
+    assert report.spec.hw == tuple(size)
+    x = torch.zeros(1, 3, *size)
+
+    assert report.counts.totals.params == sum(p.numel() for p in reference.parameters())
+    macs = _hooked_macs(reference, x)
+    assert report.counts.totals.macs == macs
+    ours = build_model(parse_spec({"preset": name})).eval()
+    by_op = fvcore_analysis(ours, x).by_operator()
+    assert by_op.get("conv", 0) + by_op.get("linear", 0) + by_op.get("addmm", 0) == macs
+    # timm's 1x1 conv head on the pooled map is ours too; every parameter in the same order and shape.
+    assert param_shapes(ours) == param_shapes(reference)
+
+
+@pytest.mark.parametrize("name", TIMM)
+def test_the_same_weights_give_timms_output(name: str) -> None:
+    torch.manual_seed(0)
+    reference = timm.create_model(name, pretrained=False).eval()
+    with torch.no_grad():
+        for m in reference.modules():
+            if isinstance(m, nn.BatchNorm2d):  # statistics that are not the identity
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    ours = build_model(parse_spec({"preset": name, "resolution": 96})).eval()
+    theirs_state = [v for k, v in reference.state_dict().items()]
+    ours_state = list(ours.state_dict().values())
+    assert len(ours_state) == len(theirs_state)
+    with torch.no_grad():
+        for a, b in zip(ours_state, theirs_state, strict=True):
+            assert a.shape == b.shape
+            a.copy_(b)
+        x = torch.randn(2, 3, 96, 96)
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
