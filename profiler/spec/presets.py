@@ -138,6 +138,38 @@ def _lcnet(width: float) -> dict[str, Any]:
 
 _LCNET = "Cui et al., PP-LCNet (2021), Table 1 (as timm builds it)"
 
+
+def _ghost(k: int, exp: int, c: int, se: float, s: int) -> dict[str, Any]:
+    """One row of GhostNet's Table 7: kernel, expanded width, output, SE ratio, stride."""
+    row: dict[str, Any] = {"block": "ghost_bottleneck", "k": k, "exp": exp, "c": c, "s": s}
+    # timm's GhostNet SE: a quarter of the expanded width rounded to a multiple of 4, ReLU, hard sigmoid.
+    return {**row, "se": {"ratio": se, "divisor": 4, "gate": "hardsigmoid"}} if se else row
+
+
+_GHOSTNET = {
+    "stages": [
+        {"block": "conv", "c": 16, "k": 3, "s": 2, "act": "relu"},
+        _ghost(3, 16, 16, 0, 1),
+        _ghost(3, 48, 24, 0, 2),
+        _ghost(3, 72, 24, 0, 1),
+        _ghost(5, 72, 40, 0.25, 2),
+        _ghost(5, 120, 40, 0.25, 1),
+        _ghost(3, 240, 80, 0, 2),
+        _ghost(3, 200, 80, 0, 1),
+        _ghost(3, 184, 80, 0, 1),
+        _ghost(3, 184, 80, 0, 1),
+        _ghost(3, 480, 112, 0.25, 1),
+        _ghost(3, 672, 112, 0.25, 1),
+        _ghost(5, 672, 160, 0.25, 2),
+        _ghost(5, 960, 160, 0, 1),
+        _ghost(5, 960, 160, 0.25, 1),
+        _ghost(5, 960, 160, 0, 1),
+        _ghost(5, 960, 160, 0.25, 1),
+        {"block": "conv", "c": 960, "k": 1, "act": "relu"},
+    ],
+    "classifier": {"hidden": 1280, "hidden_width": "fixed", "hidden_layer": "conv", "act": "relu", "dropout": 0.2},
+}
+
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
 # EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
@@ -342,5 +374,6 @@ PRESETS: dict[str, Preset] = {
         Preset("lcnet_050", _LCNET + ", x0.5", _lcnet(0.5), reference="timm"),
         Preset("lcnet_075", _LCNET + ", x0.75", _lcnet(0.75), reference="timm"),
         Preset("lcnet_100", _LCNET + ", x1.0", _lcnet(1.0), reference="timm"),
+        Preset("ghostnet_100", "Han et al., GhostNet (2020), Table 7 (as timm builds it)", _GHOSTNET, reference="timm"),
     )
 }

@@ -11,6 +11,7 @@ from . import (
     depthwise_separable,
     fire,
     fused_mbconv,
+    ghost_bottleneck,
     inverted_residual,
     maxpool,
     pool,
@@ -34,6 +35,7 @@ BLOCKS: dict[str, BlockType] = {
         fused_mbconv.BLOCK,
         shuffle_v2.BLOCK,
         regnet_bottleneck.BLOCK,
+        ghost_bottleneck.BLOCK,
     )
 }
 

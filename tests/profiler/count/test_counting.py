@@ -79,7 +79,8 @@ def test_presets_match_fvcore_ptflops_and_torch(name: str) -> None:
 
 
 def _random_row(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool", "fire"])
+    kinds = ["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool", "fire"]
+    kind = rng.choice([*kinds, "ghost_bottleneck"])
     acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "none"]
     if kind == "maxpool":
         return {"block": kind, "k": rng.choice([2, 3]), "s": rng.choice([1, 2])}
@@ -105,6 +106,9 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
             row["width"] = "fixed"
     elif kind == "depthwise_separable":
         row |= {"k": rng.choice([3, 5]), "dilation": rng.choice([1, 2]), "act": rng.choice(acts)}
+        row |= {"se": rng.choice([0, 0, 0.25])}
+    elif kind == "ghost_bottleneck":
+        row |= {"k": rng.choice([3, 5]), "exp": rng.choice([16, 24, 48]), "se": rng.choice([0, 0.25])}
     elif kind == "inverted_residual":
         row |= {
             "k": rng.choice([3, 5]),
@@ -125,7 +129,14 @@ def _random_spec(rng: random.Random) -> dict[str, Any]:
     resolution: int | list[int] = rng.choice([17, 32, 48, 64])
     if rng.random() < 0.3:
         resolution = [rng.choice([24, 40]), rng.choice([31, 56])]
-    classifier = rng.choice([None, {}, {"hidden": 64, "act": rng.choice(["relu", "hardswish", "none"])}])
+    classifier = rng.choice(
+        [
+            None,
+            {},
+            {"hidden": 64, "act": rng.choice(["relu", "hardswish", "none"])},
+            {"hidden": 64, "hidden_layer": "conv", "hidden_bn": rng.random() < 0.5, "act": "hardswish"},
+        ]
+    )
     return {
         "width_multiplier": rng.choice([0.25, 0.5, 0.75, 1.0, 1.3]),
         "resolution": resolution,

@@ -104,3 +104,28 @@ def test_split_concat_and_shuffle_run_as_torchvision_and_count_as_fvcore() -> No
         assert dict(totals.unsupported_ops) == dict(analysis.unsupported_ops(name)), name
     assert counts.output_shape == (1, chs, size, size)
     assert counts.totals.params == sum(p.numel() for p in theirs.parameters())
+
+
+def test_a_ghost_module_of_an_odd_width_and_a_bn_after_a_linear_are_refused_by_field() -> None:
+    one = {"in_channels": 8, "resolution": 16, "classifier": None}
+    odd = {**one, "stages": [{"block": "ghost_bottleneck", "c": 16, "exp": 15, "width": "fixed"}]}
+    with pytest.raises(SpecError) as refused:
+        profile(odd)
+    assert refused.value.problems[0][0] == ("stages", 0, "exp") and "even" in refused.value.problems[0][1]
+    linear_bn = {"preset": "mobilenet_v2", "classifier": {"hidden": 64, "hidden_bn": True}}
+    with pytest.raises(SpecError, match="hidden_layer") as refused:
+        profile(linear_bn)
+    assert refused.value.problems[0][0] == ("classifier", "hidden_bn")
+
+
+def test_the_ghost_bottlenecks_shortcut_projects_only_when_the_shape_changes() -> None:
+    one = {"in_channels": 16, "resolution": 16, "classifier": None}
+    same = profile({**one, "stages": [{"block": "ghost_bottleneck", "c": 16, "exp": 32}]}).counts.rows
+    assert not any(".shortcut." in row.name for row in same)
+    strided = profile({**one, "stages": [{"block": "ghost_bottleneck", "c": 24, "exp": 32, "s": 2, "k": 5}]})
+    rows = {row.name: row for row in strided.counts.rows}
+    assert rows["features.0.shortcut.conv_dw"].groups == 16 and rows["features.0.shortcut.conv_dw"].kernel == 5
+    assert rows["features.0.conv_dw"].stride == 2 and rows["features.0.shortcut.conv"].output_shape == (1, 24, 8, 8)
+    # ghost1: 1x1 to 16 (16 x 16 x 16 x 16 MACs at 16x16), cheap 3x3 depthwise on 16 (16 x 9 x 16 x 16).
+    assert rows["features.0.ghost1.primary_conv"].macs == 16 * 16 * 16 * 16
+    assert rows["features.0.ghost1.cheap_conv"].macs == 16 * 9 * 16 * 16
