@@ -170,6 +170,69 @@ _GHOSTNET = {
     "classifier": {"hidden": 1280, "hidden_width": "fixed", "hidden_layer": "conv", "act": "relu", "dropout": 0.2},
 }
 
+
+def _uib(start: int, mid: int, t: float, c: int, s: int = 1, n: int = 1) -> dict[str, Any]:
+    """One UIB row as timm writes MobileNetV4 (uir_r{n}_a{start}_k{mid}_s{s}_e{t}_c{c})."""
+    return {"block": "uib", "dw_start": start, "dw_mid": mid, "t": t, "c": c, "s": s, "n": n}
+
+
+def _cn(c: int, k: int, s: int = 1) -> dict[str, Any]:
+    return {"block": "conv", "c": c, "k": k, "s": s, "act": "relu"}
+
+
+def _mobilenet_v4(stem: int, rows: list[dict[str, Any]], resolution: int) -> dict[str, Any]:
+    """MobileNetV4 (conv variants) as timm builds them: a stem, the rows, a 1x1 conv to 960, then the head's 1x1
+    conv to 1280 on the pooled map with BN and no bias."""
+    return {
+        "resolution": resolution,
+        "stages": [_cn(stem, 3, 2), *rows, _cn(960, 1)],
+        "classifier": {
+            "hidden": 1280,
+            "hidden_width": "fixed",
+            "hidden_layer": "conv",
+            "hidden_bn": True,
+            "act": "relu",
+            "dropout": 0.0,
+        },
+    }
+
+
+_FUSED_IB = {"block": "fused_mbconv", "t": 4.0, "k": 3, "s": 2, "c": 48, "act": "relu"}
+_MOBILENET_V4 = "Qin et al., MobileNetV4 (2024), its conv models as timm builds them"
+_MOBILENET_V4_SMALL = _mobilenet_v4(
+    32,
+    [
+        *(_cn(32, 3, 2), _cn(32, 1), _cn(96, 3, 2), _cn(64, 1)),
+        *(_uib(5, 5, 3, 96, s=2), _uib(0, 3, 2, 96, n=4), _uib(3, 0, 4, 96)),
+        *(_uib(3, 3, 6, 128, s=2), _uib(5, 5, 4, 128), _uib(0, 5, 4, 128), _uib(0, 5, 3, 128), _uib(0, 3, 4, 128, n=2)),
+    ],
+    224,
+)
+_MOBILENET_V4_MEDIUM = _mobilenet_v4(
+    32,
+    [
+        _FUSED_IB,
+        *(_uib(3, 5, 4, 80, s=2), _uib(3, 3, 2, 80)),
+        *(_uib(3, 5, 6, 160, s=2), _uib(3, 3, 4, 160, n=2), _uib(3, 5, 4, 160), _uib(3, 3, 4, 160)),
+        *(_uib(3, 0, 4, 160), _uib(0, 0, 2, 160), _uib(3, 0, 4, 160)),
+        *(_uib(5, 5, 6, 256, s=2), _uib(5, 5, 4, 256), _uib(3, 5, 4, 256, n=2), _uib(0, 0, 4, 256)),
+        *(_uib(3, 0, 4, 256), _uib(3, 5, 2, 256), _uib(5, 5, 4, 256), _uib(0, 0, 4, 256, n=2), _uib(5, 0, 2, 256)),
+    ],
+    256,
+)
+_MOBILENET_V4_LARGE = _mobilenet_v4(
+    24,
+    [
+        _FUSED_IB,
+        *(_uib(3, 5, 4, 96, s=2), _uib(3, 3, 4, 96)),
+        *(_uib(3, 5, 4, 192, s=2), _uib(3, 3, 4, 192, n=3), _uib(3, 5, 4, 192), _uib(5, 3, 4, 192, n=5)),
+        _uib(3, 0, 4, 192),
+        *(_uib(5, 5, 4, 512, s=2, n=4), _uib(5, 0, 4, 512), _uib(5, 3, 4, 512), _uib(5, 0, 4, 512, n=2)),
+        *(_uib(5, 3, 4, 512), _uib(5, 5, 4, 512), _uib(5, 0, 4, 512, n=3)),
+    ],
+    384,
+)
+
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
 # EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
@@ -374,6 +437,9 @@ PRESETS: dict[str, Preset] = {
         Preset("lcnet_050", _LCNET + ", x0.5", _lcnet(0.5), reference="timm"),
         Preset("lcnet_075", _LCNET + ", x0.75", _lcnet(0.75), reference="timm"),
         Preset("lcnet_100", _LCNET + ", x1.0", _lcnet(1.0), reference="timm"),
+        Preset("mobilenetv4_conv_small", _MOBILENET_V4 + ", Conv-S", _MOBILENET_V4_SMALL, reference="timm"),
+        Preset("mobilenetv4_conv_medium", _MOBILENET_V4 + ", Conv-M", _MOBILENET_V4_MEDIUM, reference="timm"),
+        Preset("mobilenetv4_conv_large", _MOBILENET_V4 + ", Conv-L", _MOBILENET_V4_LARGE, reference="timm"),
         Preset("ghostnet_100", "Han et al., GhostNet (2020), Table 7 (as timm builds it)", _GHOSTNET, reference="timm"),
     )
 }

@@ -17,6 +17,7 @@ from . import (
     pool,
     regnet_bottleneck,
     shuffle_v2,
+    uib,
 )
 from .base import BlockContext, BlockPlan, BlockType
 
@@ -36,6 +37,7 @@ BLOCKS: dict[str, BlockType] = {
         shuffle_v2.BLOCK,
         regnet_bottleneck.BLOCK,
         ghost_bottleneck.BLOCK,
+        uib.BLOCK,
     )
 }
 

@@ -129,3 +129,27 @@ def test_the_ghost_bottlenecks_shortcut_projects_only_when_the_shape_changes() -
     # ghost1: 1x1 to 16 (16 x 16 x 16 x 16 MACs at 16x16), cheap 3x3 depthwise on 16 (16 x 9 x 16 x 16).
     assert rows["features.0.ghost1.primary_conv"].macs == 16 * 16 * 16 * 16
     assert rows["features.0.ghost1.cheap_conv"].macs == 16 * 9 * 16 * 16
+
+
+def test_a_uib_strides_in_its_first_depthwise_conv_by_timms_rule() -> None:
+    one = {"in_channels": 16, "resolution": 16, "classifier": None}
+
+    def rows(**uib: object) -> dict:
+        return {row.name: row for row in profile({**one, "stages": [{"block": "uib", "c": 24, **uib}]}).counts.rows}
+
+    extra_dw = rows(dw_start=3, dw_mid=5, s=2, t=2)  # ExtraDW: the middle one strides
+    assert extra_dw["features.0.conv_dw_start"].stride == 1 and extra_dw["features.0.conv_dw_mid"].stride == 2
+    assert extra_dw["features.0.conv_pw"].output_shape == (1, 32, 16, 16)  # make_divisible(16 x 2)
+    convnext = rows(dw_start=5, dw_mid=0, s=2)  # ConvNeXt-like: the first one strides
+    assert convnext["features.0.conv_dw_start"].stride == 2 and "features.0.conv_dw_mid" not in convnext
+    ffn = rows(dw_start=0, dw_mid=0, dw_end=3, s=2)  # only the last one: it strides
+    assert ffn["features.0.conv_dw_end"].stride == 2
+    with pytest.raises(SpecError) as refused:
+        rows(dw_start=0, dw_mid=0, s=2)
+    assert refused.value.problems[0][0] == ("stages", 0, "s")
+    same = profile({**one, "stages": [{"block": "uib", "c": 16}]}).counts.op_elements
+    assert "features.0 (add)" in same
+    assert (
+        "features.0 (add)"
+        not in profile({**one, "stages": [{"block": "uib", "c": 16, "skip": False}]}).counts.op_elements
+    )

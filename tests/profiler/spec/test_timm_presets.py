@@ -40,7 +40,8 @@ def _hooked_macs(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def test_the_timm_presets_are_there() -> None:
-    assert {"lcnet_050", "lcnet_075", "lcnet_100"} <= set(TIMM)
+    assert {"lcnet_050", "lcnet_075", "lcnet_100", "ghostnet_100"} <= set(TIMM)
+    assert {"mobilenetv4_conv_small", "mobilenetv4_conv_medium", "mobilenetv4_conv_large"} <= set(TIMM)
 
 
 @pytest.mark.parametrize("name", TIMM)
