@@ -185,6 +185,11 @@ class ReportOut(BaseModel):
     layers: list[LayerOut] = Field(description="leaf modules in execution order; they sum to the totals")
     modules: dict[str, Totals] = Field(description="every non-leaf module, the sum of its leaves")
     memory: MemoryOut = Field(description="activation memory by liveness, from the plan (no tensor allocated)")
+    deployed_totals: Totals | None = Field(
+        default=None,
+        description="form train with reparameterizable blocks (repvgg): what the deployed form (one fused conv per "
+        "block) counts",
+    )
 
 
 class PresetSummary(BaseModel):

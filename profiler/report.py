@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from .count import CONVENTIONS, Counts, LayerRow, MemoryOptions, MemoryReport, M
 from .count.memory import with_live_bytes
 from .errors import SpecError
 from .limits import Limits
+from .model.blocks import BLOCKS
 from .model.build import ModelPlan, plan_model
 from .spec import ModelSpec, parse_spec
 
@@ -37,6 +39,7 @@ class Report:
     count_seconds: float
     plan: ModelPlan | None = None
     memory: MemoryReport | None = None
+    deployed: ModuleTotals | None = None  # form "train" with reparameterizable blocks: the deployed form's totals
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the response body of ``POST /profile``."""
@@ -70,6 +73,7 @@ class Report:
             "layers": layers,
             "modules": {name: t for name, t in modules.items() if name},
             **({"memory": self.memory.to_dict()} if self.memory is not None else {}),
+            **({"deployed_totals": totals_dict(self.deployed)} if self.deployed is not None else {}),
         }
 
 
@@ -135,7 +139,10 @@ def profile(
 
         counts = fvcore_counts(plan, counts, limits)
     counts, memory_report = with_live_bytes(plan, counts, memory or MemoryOptions())
-    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan, memory_report)
+    deployed = None
+    if model_spec.form == "train" and any(BLOCKS[row.block].reparameterizable for row in model_spec.stages):
+        deployed = count_plan(plan_model(dataclasses.replace(model_spec, form="deploy"), limits), batch_size).totals
+    return Report(model_spec, batch_size, counts, counter, time.perf_counter() - start, plan, memory_report, deployed)
 
 
 FIGURES = ("macs", "flops", "fvcore_flops", "params", "activations")  # every report's totals

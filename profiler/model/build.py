@@ -70,7 +70,7 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
         block_type = BLOCKS[row.block]
         for rep in range(repeats[i]):
             stride = (getattr(row, "s", 1) or 1) if rep == 0 else 1  # rows without ``s`` keep the resolution
-            ctx = BlockContext(in_chs, c, stride, spec.width_multiplier, loc)
+            ctx = BlockContext(in_chs, c, stride, spec.width_multiplier, loc, spec.form)
             plan = block_type.plan(row, ctx)
             _check_widths(plan.graph, limits, loc)
             blocks.append(Block(plan.graph, in_chs, plan.out_chs, loc))

@@ -72,6 +72,11 @@ class ModelSpec:
     classifier: ClassifierSpec | None = Field(
         default_factory=ClassifierSpec, description="null: no pooling and no classifier (profile the table alone)"
     )
+    form: Literal["train", "deploy"] = Field(
+        default="train",
+        description="reparameterizable blocks (repvgg): train, their parallel branches as timm builds them; deploy, "
+        "each fused into one conv with bias (what inference runs)",
+    )
     stages: tuple[Row, ...] = Field(default=(), validate_default=True, description="the table, one row per block kind")
 
     @model_validator(mode="before")

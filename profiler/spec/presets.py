@@ -233,6 +233,19 @@ _MOBILENET_V4_LARGE = _mobilenet_v4(
     384,
 )
 
+
+def _repvgg(widths: tuple[float, float, float, float], depths: tuple[int, int, int, int]) -> dict[str, Any]:
+    """RepVGG-A/B as timm builds it: a stride-2 RepVGG block of min(64, 64 a) as the stem, four stages of 64,
+    128, 256, 512 channels times their width, each starting with stride 2; global pool and the FC."""
+    stem = min(64, int(64 * widths[0]))
+    rows: list[dict[str, Any]] = [{"block": "repvgg", "c": stem, "s": 2}]
+    for base, width, n in zip((64, 128, 256, 512), widths, depths, strict=True):
+        rows.append({"block": "repvgg", "c": int(base * width), "n": n, "s": 2})
+    return {"stages": rows, "classifier": {"hidden": None, "dropout": 0.0}}
+
+
+_REPVGG = "Ding et al., RepVGG (2021), Table 2 (as timm builds it; form train: its branches)"
+
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
 # EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
@@ -440,6 +453,9 @@ PRESETS: dict[str, Preset] = {
         Preset("mobilenetv4_conv_small", _MOBILENET_V4 + ", Conv-S", _MOBILENET_V4_SMALL, reference="timm"),
         Preset("mobilenetv4_conv_medium", _MOBILENET_V4 + ", Conv-M", _MOBILENET_V4_MEDIUM, reference="timm"),
         Preset("mobilenetv4_conv_large", _MOBILENET_V4 + ", Conv-L", _MOBILENET_V4_LARGE, reference="timm"),
+        Preset("repvgg_a0", _REPVGG + ", A0", _repvgg((0.75, 0.75, 0.75, 2.5), (2, 4, 14, 1)), reference="timm"),
+        Preset("repvgg_a1", _REPVGG + ", A1", _repvgg((1, 1, 1, 2.5), (2, 4, 14, 1)), reference="timm"),
+        Preset("repvgg_b0", _REPVGG + ", B0", _repvgg((1, 1, 1, 2.5), (4, 6, 16, 1)), reference="timm"),
         Preset("ghostnet_100", "Han et al., GhostNet (2020), Table 7 (as timm builds it)", _GHOSTNET, reference="timm"),
     )
 }

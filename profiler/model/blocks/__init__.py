@@ -16,6 +16,7 @@ from . import (
     maxpool,
     pool,
     regnet_bottleneck,
+    repvgg,
     shuffle_v2,
     uib,
 )
@@ -38,6 +39,7 @@ BLOCKS: dict[str, BlockType] = {
         regnet_bottleneck.BLOCK,
         ghost_bottleneck.BLOCK,
         uib.BLOCK,
+        repvgg.BLOCK,
     )
 }
 

@@ -37,6 +37,7 @@ class BlockContext:
     stride: int  # the row's ``s`` on its first repetition, 1 after
     width_multiplier: float
     loc: Loc  # the row in the spec, for error messages: ("stages", i)
+    form: str = "train"  # the spec's form: reparameterizable blocks plan their branches, or one fused conv
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class BlockType:
     row: type  # the row's pydantic dataclass; its ``block`` default is the kind's name
     plan: Callable[[Any, BlockContext], BlockPlan]
     scales_depth: bool = True  # its ``n`` grows with the spec's depth_multiplier (stems, heads and pools do not)
+    reparameterizable: bool = False  # plans a training and a deployed form (the spec's ``form``)
 
     @property
     def name(self) -> str:

@@ -81,3 +81,35 @@ def test_the_same_weights_give_timms_output(name: str) -> None:
             a.copy_(b)
         x = torch.randn(2, 3, 96, 96)
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
+
+
+REPARAMETERIZED = [name for name in TIMM if name.startswith("repvgg")]
+
+
+@pytest.mark.parametrize("name", REPARAMETERIZED)
+def test_the_deployed_form_equals_timms_reparameterized_model(name: str) -> None:
+    from timm.utils import reparameterize_model
+
+    torch.manual_seed(0)
+    trained = timm.create_model(name, pretrained=False).eval()
+    with torch.no_grad():
+        for m in trained.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        expected = trained(x)
+    deployed = reparameterize_model(trained)
+    train_report = profile({"preset": name})
+    report = profile({"preset": name, "form": "deploy"})
+    assert report.counts.totals.params == sum(p.numel() for p in deployed.parameters())
+    assert report.counts.totals.macs == _hooked_macs(deployed, torch.zeros(1, 3, 224, 224))
+    assert train_report.deployed is not None and train_report.deployed.macs == report.counts.totals.macs
+    assert train_report.to_dict()["deployed_totals"]["params"] == report.counts.totals.params
+    ours = build_model(parse_spec({"preset": name, "form": "deploy", "resolution": 96})).eval()
+    assert param_shapes(ours) == param_shapes(deployed)
+    with torch.no_grad():
+        for a, b in zip(ours.state_dict().values(), deployed.state_dict().values(), strict=True):
+            a.copy_(b)
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)  # the trained branches' output
