@@ -57,7 +57,7 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
     limits.check("max_resolution", max(h, w), ("resolution",))
     limits.check("max_channels", spec.in_channels, ("in_channels",), "in_channels")
     limits.check("max_channels", spec.num_classes, ("num_classes",), "num_classes")
-    repeats = [_repeats(row, spec.depth_multiplier) for row in spec.stages]
+    repeats = [_repeats(row, spec.depth_multiplier, spec.depth_rounding) for row in spec.stages]
     total_blocks = sum(repeats)
     limits.check("max_blocks", total_blocks, ("stages",), "number of blocks (sum of n over the rows)")
 
@@ -80,11 +80,13 @@ def plan_model(spec: ModelSpec, limits: Limits | None = None) -> ModelPlan:
     return model
 
 
-def _repeats(row: Any, depth_multiplier: float) -> int:
-    """A row's ``n`` scaled by the depth multiplier, rounded up (EfficientNet); stems, heads and pools keep theirs."""
+def _repeats(row: Any, depth_multiplier: float, rounding: str = "up") -> int:
+    """A row's ``n`` scaled by the depth multiplier, rounded up (EfficientNet) or to the nearest (TinyNet); stems,
+    heads and pools keep theirs."""
     if depth_multiplier == 1.0 or not BLOCKS[row.block].scales_depth:
         return int(row.n)
-    return math.ceil(row.n * depth_multiplier)
+    scaled = row.n * depth_multiplier
+    return math.ceil(scaled) if rounding == "up" else max(1, round(scaled))
 
 
 def _layers(graph: Graph) -> int:

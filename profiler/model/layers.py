@@ -47,6 +47,7 @@ ACTIVATIONS: dict[str, ActivationKind] = {
     "hardsigmoid": ActivationKind(nn.Hardsigmoid, "aten::hardsigmoid"),
     "silu": ActivationKind(nn.SiLU, "aten::silu"),
     "sigmoid": ActivationKind(nn.Sigmoid, "aten::sigmoid", has_inplace=False),
+    "gelu": ActivationKind(nn.GELU, "aten::gelu", has_inplace=False),
 }
 
 

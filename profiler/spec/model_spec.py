@@ -66,6 +66,10 @@ class ModelSpec:
         description="scales each repeated row's n, rounded up (EfficientNet); conv, maxpool, pool and act rows keep "
         "theirs",
     )
+    depth_rounding: Literal["up", "nearest"] = Field(
+        default="up",
+        description="how a scaled n is rounded: up (EfficientNet, ceil) or to the nearest (timm's TinyNet)",
+    )
     resolution: Size | tuple[Size, Size] = 224
     in_channels: Width = 3
     num_classes: Width = 1000

@@ -55,6 +55,7 @@ class InvertedResidualRow:
         default=0.0, description="drop-path rate: training only, no layer and no work at inference"
     )
     dilation: Dilation = 1
+    skip: Literal["auto", False] = Field(default="auto", description="auto: when s=1 and in=out; false: never")
     width: WidthRule = "scale"
 
     def __post_init__(self) -> None:
@@ -87,7 +88,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
         Node("se", squeeze_excite(mid_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
         Node("conv_pwl", Conv(mid_chs, out_chs, 1)),
         Node("bn3", BatchNorm(out_chs)),
-        Node("add", Add(), ("bn3", INPUT)) if ctx.stride == 1 and in_chs == out_chs else None,
+        Node("add", Add(), ("bn3", INPUT)) if row.skip == "auto" and ctx.stride == 1 and in_chs == out_chs else None,
     )
     return BlockPlan(Graph(nodes), out_chs)
 

@@ -81,7 +81,7 @@ def test_presets_match_fvcore_ptflops_and_torch(name: str) -> None:
 def _random_row(rng: random.Random) -> dict[str, Any]:
     kinds = ["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool", "fire"]
     kind = rng.choice([*kinds, "ghost_bottleneck", "uib", "repvgg"])
-    acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "none"]
+    acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "gelu", "none"]
     if kind == "maxpool":
         return {"block": kind, "k": rng.choice([2, 3]), "s": rng.choice([1, 2])}
     if kind == "fire":

@@ -10,7 +10,7 @@ from torch import nn
 from torchvision.models.shufflenetv2 import InvertedResidual as ShuffleUnit
 from torchvision.models.squeezenet import Fire
 
-from profiler import SpecError, build_model, parse_spec, profile
+from profiler import SpecError, build_model, parse_spec, plan_model, profile
 from profiler.count import count_plan
 from profiler.model.blocks import BLOCKS
 from profiler.model.build import Block, ModelPlan
@@ -153,3 +153,27 @@ def test_a_uib_strides_in_its_first_depthwise_conv_by_timms_rule() -> None:
         "features.0 (add)"
         not in profile({**one, "stages": [{"block": "uib", "c": 16, "skip": False}]}).counts.op_elements
     )
+
+
+def test_skip_false_drops_the_residual_and_depth_rounds_to_nearest_when_asked() -> None:
+    one = {"in_channels": 16, "resolution": 16, "classifier": None}
+    ir = {"block": "inverted_residual", "c": 16, "t": 2}
+    assert "features.0 (add)" in profile({**one, "stages": [ir]}).counts.op_elements
+    assert "features.0 (add)" not in profile({**one, "stages": [{**ir, "skip": False}]}).counts.op_elements
+    # n = 3 at depth 1.2 is 3.6: 4 rounded up (EfficientNet), 4 to the nearest; n = 3 at 1.1 is 3.3: 4 and 3.
+    for depth, rounding, blocks in ((1.2, "up", 4), (1.2, "nearest", 4), (1.1, "up", 4), (1.1, "nearest", 3)):
+        spec = {**one, "depth_multiplier": depth, "depth_rounding": rounding, "stages": [{**ir, "n": 3}]}
+        assert len(plan_model(parse_spec(spec)).blocks) == blocks, (depth, rounding)
+
+
+def test_gelu_is_an_activation_fvcore_lists() -> None:
+    report = profile(
+        {
+            "in_channels": 8,
+            "resolution": 8,
+            "classifier": None,
+            "stages": [{"block": "conv", "c": 8, "k": 1, "act": "gelu"}],
+        }
+    )
+    assert [row.type for row in report.counts.rows] == ["Conv2d", "BatchNorm2d", "GELU"]
+    assert report.counts.rows[-1].unsupported_ops == ("aten::gelu",)
