@@ -97,22 +97,32 @@ class Concat:
 
 @dataclass(frozen=True)
 class ChannelSplit:
-    """One of ``parts`` equal chunks of the channels (ShuffleNetV2's split)."""
+    """One of ``parts`` equal chunks of the channels (ShuffleNetV2's split), or, with ``sizes``, one of chunks of
+    those sizes (MixConv's channel groups, as ``torch.split`` makes them)."""
 
     index: int
     parts: int = 2
+    sizes: tuple[int, ...] | None = None
 
     unsupported_ops: ClassVar[tuple[str, ...]] = ()  # fvcore ignores it: data movement, no arithmetic
     aliases_input: ClassVar[bool] = True  # a view
     can_be_inplace: ClassVar[bool] = False
 
     def shape(self, a: Shape) -> Shape:
+        if self.sizes is not None:
+            if sum(self.sizes) != a[1]:
+                raise ShapeMismatch(f"cannot split {a[1]} channels into groups of {list(self.sizes)}")
+            return (a[0], self.sizes[self.index], *a[2:])
         if a[1] % self.parts:
             raise ShapeMismatch(f"cannot split {a[1]} channels into {self.parts} equal parts")
         return (a[0], a[1] // self.parts, *a[2:])
 
     def emit(self, graph: fx.Graph, args: tuple[fx.Node, ...], name: str, inplace: bool) -> fx.Node:
-        chunks = graph.create_node("call_method", "chunk", (*args, self.parts, 1), name=f"{name}_chunks")
+        chunked = f"{name}_chunks"
+        if self.sizes is not None:
+            chunks = graph.create_node("call_function", torch.split, (*args, list(self.sizes), 1), name=chunked)
+        else:
+            chunks = graph.create_node("call_method", "chunk", (*args, self.parts, 1), name=chunked)
         return graph.create_node("call_function", operator.getitem, (chunks, self.index), name=name)
 
 

@@ -246,6 +246,60 @@ def _repvgg(widths: tuple[float, float, float, float], depths: tuple[int, int, i
 
 _REPVGG = "Ding et al., RepVGG (2021), Table 2 (as timm builds it; form train: its branches)"
 
+
+def _mix(k: Any, t: float, c: int, s: int = 1, n: int = 1, a: int = 1, p: int = 1, se: float = 0.0) -> dict[str, Any]:
+    """One MixNet row as timm writes it (ir_r{n}_k{k}_a{a}_p{p}_s{s}_e{t}_c{c}_se{se}): mixed depthwise kernels,
+    grouped 1x1 expansion and projection; with SE, swish and an SE of the block's input width times se."""
+    row: dict[str, Any] = {"block": "inverted_residual", "k": k, "t": t, "c": c, "s": s, "n": n, "act": "relu"}
+    row |= {"exp_groups": a, "pw_groups": p}
+    if se:
+        row |= {"act": "silu", "se": {"ratio": se, "base": "input", "act": "silu", "gate": "sigmoid", "divisor": 1}}
+    return row
+
+
+def _mixnet(stem: int, rows: list[dict[str, Any]], width: float = 1.0) -> dict[str, Any]:
+    first = {"block": "depthwise_separable", "c": stem, "k": 3, "act": "relu", "act_pw": "none", "skip": True}
+    return {
+        "width_multiplier": width,
+        "stages": [
+            {"block": "conv", "c": stem, "k": 3, "s": 2, "act": "relu"},
+            first,
+            *rows,
+            {"block": "conv", "c": 1536, "k": 1, "act": "relu", "width": "fixed"},
+        ],
+        "classifier": {"hidden": None, "dropout": 0.0},
+    }
+
+
+_MIXNET = "Tan & Le, MixConv (2019), Figure 8 (as timm builds it)"
+_MIXNET_S = _mixnet(
+    16,
+    [
+        _mix(3, 6, 24, s=2, a=2, p=2),
+        _mix(3, 3, 24, a=2, p=2),
+        _mix((3, 5, 7), 6, 40, s=2, se=0.5),
+        _mix((3, 5), 6, 40, n=3, a=2, p=2, se=0.5),
+        _mix((3, 5, 7), 6, 80, s=2, p=2, se=0.25),
+        _mix((3, 5), 6, 80, n=2, p=2, se=0.25),
+        _mix((3, 5, 7), 6, 120, a=2, p=2, se=0.5),
+        _mix((3, 5, 7, 9), 3, 120, n=2, a=2, p=2, se=0.5),
+        _mix((3, 5, 7, 9, 11), 6, 200, s=2, se=0.5),
+        _mix((3, 5, 7, 9), 6, 200, n=2, p=2, se=0.5),
+    ],
+)
+_MIXNET_M_ROWS = [
+    _mix((3, 5, 7), 6, 32, s=2, a=2, p=2),
+    _mix(3, 3, 32, a=2, p=2),
+    _mix((3, 5, 7, 9), 6, 40, s=2, se=0.5),
+    _mix((3, 5), 6, 40, n=3, a=2, p=2, se=0.5),
+    _mix((3, 5, 7), 6, 80, s=2, se=0.25),
+    _mix((3, 5, 7, 9), 6, 80, n=3, a=2, p=2, se=0.25),
+    _mix(3, 6, 120, se=0.5),
+    _mix((3, 5, 7, 9), 3, 120, n=3, a=2, p=2, se=0.5),
+    _mix((3, 5, 7, 9), 6, 200, s=2, se=0.5),
+    _mix((3, 5, 7, 9), 6, 200, n=3, p=2, se=0.5),
+]
+
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
 # EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
@@ -456,6 +510,9 @@ PRESETS: dict[str, Preset] = {
         Preset("repvgg_a0", _REPVGG + ", A0", _repvgg((0.75, 0.75, 0.75, 2.5), (2, 4, 14, 1)), reference="timm"),
         Preset("repvgg_a1", _REPVGG + ", A1", _repvgg((1, 1, 1, 2.5), (2, 4, 14, 1)), reference="timm"),
         Preset("repvgg_b0", _REPVGG + ", B0", _repvgg((1, 1, 1, 2.5), (4, 6, 16, 1)), reference="timm"),
+        Preset("mixnet_s", _MIXNET + ", S", _MIXNET_S, reference="timm"),
+        Preset("mixnet_m", _MIXNET + ", M", _mixnet(24, _MIXNET_M_ROWS), reference="timm"),
+        Preset("mixnet_l", _MIXNET + ", L (M at width 1.3)", _mixnet(24, _MIXNET_M_ROWS, 1.3), reference="timm"),
         Preset("ghostnet_100", "Han et al., GhostNet (2020), Table 7 (as timm builds it)", _GHOSTNET, reference="timm"),
     )
 }

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...errors import Loc
 from ...spec.fields import SqueezeExcite, make_divisible
-from ..graph import INPUT, Graph, Mul, Node, sequence
+from ..graph import INPUT, ChannelSplit, Concat, Graph, Mul, Node, sequence
 from ..layers import BatchNorm, Conv, GlobalAvgPool, act_or_none
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "act_node",
     "conv_bn_act",
     "downsample",
+    "mixed_conv",
     "same_padding",
     "squeeze_excite",
 ]
@@ -98,3 +99,28 @@ def squeeze_excite(chs: int, in_chs: int, se: SqueezeExcite) -> Graph:
         act_node("gate", se.gate),
     )
     return Graph((*nodes, Node("scale", Mul(), (INPUT, nodes[-1].name))))
+
+
+def split_channels(chs: int, groups: int) -> tuple[int, ...]:
+    """``chs`` in ``groups`` equal parts, the remainder to the first (MixNet, timm's ``_split_channels``)."""
+    split = [chs // groups] * groups
+    split[0] += chs - sum(split)
+    return tuple(split)
+
+
+def mixed_conv(
+    name: str, in_chs: int, out_chs: int, kernels: tuple[int, ...], stride: int, *, depthwise: bool, dilation: int = 1
+) -> Node:
+    """MixConv: one conv, or, with several kernels, the channels split in as many groups (equal, the remainder
+    to the first), each convolved with its own kernel (same stride), the outputs concatenated."""
+    if len(kernels) == 1:
+        k = kernels[0]
+        groups = in_chs if depthwise else 1
+        return Node(name, Conv(in_chs, out_chs, k, stride, groups, dilation, same_padding(k, dilation)))
+    ins, outs = split_channels(in_chs, len(kernels)), split_channels(out_chs, len(kernels))
+    nodes: list[Node] = []
+    for i, (k, cin, cout) in enumerate(zip(kernels, ins, outs, strict=True)):
+        nodes.append(Node(f"split{i}", ChannelSplit(i, sizes=ins), (INPUT,)))
+        conv = Conv(cin, cout, k, stride, cin if depthwise else 1, dilation, same_padding(k, dilation))
+        nodes.append(Node(str(i), conv, (f"split{i}",)))
+    return Node(name, Graph((*nodes, Node("cat", Concat(), tuple(str(i) for i in range(len(kernels)))))))

@@ -23,7 +23,7 @@ from ...spec.fields import (
     WidthRule,
     squeeze_excite_options,
 )
-from ..graph import Graph, Node, sequence
+from ..graph import INPUT, Add, Graph, Node, sequence
 from ..layers import Conv
 from .base import BlockContext, BlockPlan, BlockType, conv_bn_act, same_padding, squeeze_excite
 
@@ -46,6 +46,10 @@ class DepthwiseSeparableRow:
     bias: StrictBool | None = Field(default=None, description="conv biases; default: only when there is no BN")
     se: SeField = 0.0
     se_gate: Activation = Field(default="hardsigmoid", description="the SE gate when se is a number or true")
+    skip: StrictBool = Field(
+        default=False,
+        description="add the input when s=1 and in=out (timm's depthwise-separable; MobileNetV1 has none)",
+    )
     width: WidthRule = "scale"
 
     @property
@@ -68,6 +72,8 @@ def plan(row: DepthwiseSeparableRow, ctx: BlockContext) -> BlockPlan:
         Node("se", squeeze_excite(in_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
         [Node(names[1][n.name], n.op) for n in pw],
     )
+    if row.skip and ctx.stride == 1 and in_chs == out_chs:
+        nodes = (*nodes, Node("add", Add(), (nodes[-1].name, INPUT)))
     return BlockPlan(Graph(nodes), out_chs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictFloat
+from pydantic import Field, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass
 
 from ...spec.fields import (
@@ -24,8 +24,8 @@ from ...spec.fields import (
     squeeze_excite_options,
 )
 from ..graph import INPUT, Add, Graph, Node, sequence
-from ..layers import BatchNorm, Conv
-from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding, squeeze_excite
+from ..layers import BatchNorm
+from .base import BlockContext, BlockPlan, BlockType, act_node, mixed_conv, squeeze_excite
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -42,7 +42,15 @@ class InvertedResidualRow:
     s: Stride = 1
     t: Annotated[StrictFloat, Field(gt=0, le=1024)] | None = None
     exp: Width | None = None
-    k: Kernel = 3
+    k: Kernel | Annotated[tuple[Kernel, ...], Field(min_length=1, max_length=8)] = Field(
+        default=3, description="the depthwise kernel; a list mixes kernels over equal channel groups (MixConv)"
+    )
+    exp_groups: Annotated[StrictInt, Field(ge=1, le=8)] = Field(
+        default=1, description="the 1x1 expansion split into this many channel groups (MixNet's grouped pointwise)"
+    )
+    pw_groups: Annotated[StrictInt, Field(ge=1, le=8)] = Field(
+        default=1, description="the 1x1 projection split into this many channel groups"
+    )
     se: SeField = 0.0
     se_gate: Activation = Field(default="hardsigmoid", description="the SE gate when se is a number or true")
     act: Activation = "relu6"
@@ -77,16 +85,18 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
     expand = None
     if mid_chs != in_chs or row.expand == "always":
         expand = sequence(
-            Node("conv_pw", Conv(in_chs, mid_chs, 1)), Node("bn1", BatchNorm(mid_chs)), act_node("act1", row.act)
+            mixed_conv("conv_pw", in_chs, mid_chs, (1,) * row.exp_groups, 1, depthwise=False),
+            Node("bn1", BatchNorm(mid_chs)),
+            act_node("act1", row.act),
         )
-    pad = same_padding(row.k, row.dilation)
+    kernels = row.k if isinstance(row.k, tuple) else (row.k,)
     nodes = sequence(
         expand,
-        Node("conv_dw", Conv(mid_chs, mid_chs, row.k, ctx.stride, mid_chs, row.dilation, pad)),
+        mixed_conv("conv_dw", mid_chs, mid_chs, kernels, ctx.stride, depthwise=True, dilation=row.dilation),
         Node("bn2", BatchNorm(mid_chs)),
         act_node("act2", row.act),
         Node("se", squeeze_excite(mid_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
-        Node("conv_pwl", Conv(mid_chs, out_chs, 1)),
+        mixed_conv("conv_pwl", mid_chs, out_chs, (1,) * row.pw_groups, 1, depthwise=False),
         Node("bn3", BatchNorm(out_chs)),
         Node("add", Add(), ("bn3", INPUT)) if row.skip == "auto" and ctx.stride == 1 and in_chs == out_chs else None,
     )

@@ -121,6 +121,8 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
             "se": rng.choice([0, 0.25, True]),
             "dilation": rng.choice([1, 1, 2]),
         }
+        if rng.random() < 0.3:  # MixConv: mixed depthwise kernels, grouped 1x1 convs
+            row |= {"k": rng.choice([[3, 5], [3, 5, 7]]), "exp_groups": rng.choice([1, 2]), "pw_groups": 2}
         if rng.random() < 0.5:
             row["t"] = rng.choice([1, 2.5, 4, 6])
         else:
