@@ -300,6 +300,31 @@ _MIXNET_M_ROWS = [
     _mix((3, 5, 7, 9), 6, 200, n=3, p=2, se=0.5),
 ]
 
+
+def _mobileone(widths: tuple[float, ...], branches: int = 1, se_last: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    """MobileOne-S0..S4 as timm builds them: a stride-2 3x3 block to min(64, 64 w) as the stem, then stages of
+    (2, 8, 10, 1) pairs of a depthwise 3x3 block and a pointwise 1x1 block (64, 128, 256, 512 channels times
+    their width), each stage starting with stride 2; SE (a sixteenth, ReLU, sigmoid) on the last ``se_last``
+    pairs of the third and fourth stages (S4)."""
+    se = {"ratio": 1 / 16, "act": "relu", "gate": "sigmoid", "divisor": 1}
+    stem = min(64, int(64 * widths[0]))
+    rows: list[dict[str, Any]] = [{"block": "mobileone", "c": stem, "k": 3, "s": 2}]
+    chs = stem
+    for stage, (base, width, depth) in enumerate(zip((64, 128, 256, 512), widths, (2, 8, 10, 1), strict=True)):
+        out = int(base * width)
+        for i in range(depth):
+            extra = {"se": se} if stage >= 2 and i >= depth - se_last[stage - 2] else {}
+            dw = {"block": "mobileone", "c": chs, "k": 3, "groups": "depthwise", "s": 2 if i == 0 else 1}
+            rows += [
+                {**dw, "branches": branches, **extra},
+                {"block": "mobileone", "c": out, "k": 1, "branches": branches, **extra},
+            ]
+            chs = out
+    return {"stages": rows, "classifier": {"hidden": None, "dropout": 0.0}}
+
+
+_MOBILEONE = "Vasu et al., MobileOne (2023), Table 7 (as timm builds it; form train: its branches)"
+
 _DEEP_RESIDUAL = "He et al., Deep Residual Learning for Image Recognition (2016), Table 1"
 
 # EfficientNet's SE: squeezed from the block's input width (in // 4), SiLU, sigmoid gate.
@@ -513,6 +538,11 @@ PRESETS: dict[str, Preset] = {
         Preset("mixnet_s", _MIXNET + ", S", _MIXNET_S, reference="timm"),
         Preset("mixnet_m", _MIXNET + ", M", _mixnet(24, _MIXNET_M_ROWS), reference="timm"),
         Preset("mixnet_l", _MIXNET + ", L (M at width 1.3)", _mixnet(24, _MIXNET_M_ROWS, 1.3), reference="timm"),
+        Preset("mobileone_s0", _MOBILEONE + ", S0", _mobileone((0.75, 1.0, 1.0, 2.0), branches=4), reference="timm"),
+        Preset("mobileone_s1", _MOBILEONE + ", S1", _mobileone((1.5, 1.5, 2.0, 2.5)), reference="timm"),
+        Preset("mobileone_s2", _MOBILEONE + ", S2", _mobileone((1.5, 2.0, 2.5, 4.0)), reference="timm"),
+        Preset("mobileone_s3", _MOBILEONE + ", S3", _mobileone((2.0, 2.5, 3.0, 4.0)), reference="timm"),
+        Preset("mobileone_s4", _MOBILEONE + ", S4", _mobileone((3.0, 3.5, 3.5, 4.0), se_last=(5, 1)), reference="timm"),
         Preset("ghostnet_100", "Han et al., GhostNet (2020), Table 7 (as timm builds it)", _GHOSTNET, reference="timm"),
     )
 }

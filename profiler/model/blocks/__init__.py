@@ -14,6 +14,7 @@ from . import (
     ghost_bottleneck,
     inverted_residual,
     maxpool,
+    mobileone,
     pool,
     regnet_bottleneck,
     repvgg,
@@ -40,6 +41,7 @@ BLOCKS: dict[str, BlockType] = {
         ghost_bottleneck.BLOCK,
         uib.BLOCK,
         repvgg.BLOCK,
+        mobileone.BLOCK,
     )
 }
 

@@ -80,7 +80,7 @@ def test_presets_match_fvcore_ptflops_and_torch(name: str) -> None:
 
 def _random_row(rng: random.Random) -> dict[str, Any]:
     kinds = ["conv", "depthwise_separable", "inverted_residual", "basic", "bottleneck", "maxpool", "fire"]
-    kind = rng.choice([*kinds, "ghost_bottleneck", "uib", "repvgg"])
+    kind = rng.choice([*kinds, "ghost_bottleneck", "uib", "repvgg", "mobileone"])
     acts = ["relu", "relu6", "hardswish", "hardsigmoid", "silu", "gelu", "none"]
     if kind == "maxpool":
         return {"block": kind, "k": rng.choice([2, 3]), "s": rng.choice([1, 2])}
@@ -112,6 +112,8 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
         row |= {"dw_end": rng.choice([0, 0, 3]), "se": rng.choice([0, 0.25]), "act": rng.choice(acts)}
         if not (row["dw_start"] or row["dw_mid"] or row["dw_end"]):
             row["s"] = 1  # a UIB strides in one of its depthwise convs
+    elif kind == "mobileone":
+        row |= {"k": rng.choice([1, 3]), "branches": rng.choice([1, 2, 4]), "se": rng.choice([0, 0.25])}
     elif kind == "ghost_bottleneck":
         row |= {"k": rng.choice([3, 5]), "exp": rng.choice([16, 24, 48]), "se": rng.choice([0, 0.25])}
     elif kind == "inverted_residual":

@@ -80,10 +80,13 @@ def test_the_same_weights_give_timms_output(name: str) -> None:
             assert a.shape == b.shape
             a.copy_(b)
         x = torch.randn(2, 3, 96, 96)
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-4)
+        expected = reference(x)
+        # Random BN statistics over 100 summed branches (MobileOne-S0) grow outputs to ~1e10: float sums in
+        # another order differ by their rounding, so the tolerance scales with the output.
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4 * max(1.0, expected.abs().max().item()))
 
 
-REPARAMETERIZED = [name for name in TIMM if name.startswith("repvgg")]
+REPARAMETERIZED = [name for name in TIMM if name.startswith(("repvgg", "mobileone"))]
 
 
 @pytest.mark.parametrize("name", REPARAMETERIZED)
@@ -108,8 +111,30 @@ def test_the_deployed_form_equals_timms_reparameterized_model(name: str) -> None
     assert train_report.deployed is not None and train_report.deployed.macs == report.counts.totals.macs
     assert train_report.to_dict()["deployed_totals"]["params"] == report.counts.totals.params
     ours = build_model(parse_spec({"preset": name, "form": "deploy", "resolution": 96})).eval()
-    assert param_shapes(ours) == param_shapes(deployed)
+    theirs = _in_execution_order(deployed.state_dict())
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(v.shape) for k, v in theirs if "running" not in k]
     with torch.no_grad():
-        for a, b in zip(ours.state_dict().values(), deployed.state_dict().values(), strict=True):
+        for a, (_, b) in zip(ours.state_dict().values(), theirs, strict=True):
             a.copy_(b)
-        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)  # the trained branches' output
+        scale = max(1.0, expected.abs().max().item())
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4 * scale)  # the trained branches' output
+
+
+def _in_execution_order(state: dict[str, torch.Tensor]) -> list[tuple[str, torch.Tensor]]:
+    """timm's reparameterized state, each block's fused conv before its SE (``reparameterize_model`` adds the
+    conv to the block last; it runs first)."""
+    items = list(state.items())
+    out: list[tuple[str, torch.Tensor]] = []
+    i = 0
+    while i < len(items):
+        key, value = items[i]
+        if ".attn." in key:
+            block = key.split(".attn.")[0]
+            attn = [(k, v) for k, v in items[i:] if k.startswith(block + ".attn.")]
+            conv = [(k, v) for k, v in items[i:] if k.startswith(block + ".reparam_conv.")]
+            out += conv + attn
+            i += len(attn) + len(conv)
+        else:
+            out.append((key, value))
+            i += 1
+    return out
