@@ -37,7 +37,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from ..model.build import ModelPlan
 from ..model.codegen import inplace_nodes
 from ..model.graph import INPUT, Add, ChannelSplit, Graph, Mul, Op, op_row_name
-from ..model.layers import Act, BatchNorm, Conv, Dropout, Flatten
+from ..model.layers import Act, BatchNorm, Conv, Dropout, Flatten, LayerScale
 from .shapes import HANDLES, Counts
 
 __all__ = [
@@ -202,7 +202,7 @@ class MemoryProgram:
             return True  # a view, or the input itself (dropout in eval)
         if eager:
             return step.eager_inplace or isinstance(op, ChannelSplit)  # chunk() returns views
-        if isinstance(op, (BatchNorm, Act, Add, Mul)):
+        if isinstance(op, (BatchNorm, Act, LayerScale, Add, Mul)):
             return source_free  # fused into the layer before it, or in place
         if isinstance(op, Conv) and inplace_depthwise and op.groups == op.in_chs == op.out_chs > 1:
             return source_free

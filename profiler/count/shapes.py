@@ -32,6 +32,7 @@ from ..model.layers import (
     GlobalAvgPool,
     GlobalMaxPool,
     Layer,
+    LayerScale,
     Linear,
     MaxPool,
 )
@@ -132,6 +133,11 @@ def count_dropout(layer: Dropout, shape: Shape) -> LayerCount:
     return LayerCount(shape)
 
 
+def count_layer_scale(layer: LayerScale, shape: Shape) -> LayerCount:
+    """C parameters; its multiply is no multiply-add, and fvcore does not count it (aten::mul)."""
+    return LayerCount(shape, params=layer.chs, unsupported_ops=("aten::mul",))
+
+
 def count_linear(layer: Linear, shape: Shape) -> LayerCount:
     rows = math.prod(shape[:-1])
     macs = rows * layer.in_features * layer.out_features
@@ -150,6 +156,7 @@ HANDLES: dict[type, Callable[..., LayerCount]] = {
     Flatten: count_flatten,
     Dropout: count_dropout,
     Linear: count_linear,
+    LayerScale: count_layer_scale,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 __all__ = [
@@ -171,7 +172,30 @@ class Linear:
         return nn.Linear(self.in_features, self.out_features, bias=self.bias)
 
 
-Layer = Conv | BatchNorm | Act | MaxPool | AvgPool | GlobalAvgPool | GlobalMaxPool | Flatten | Dropout | Linear
+class LayerScale2d(nn.Module):
+    """A learnable per-channel scale (timm's ``LayerScale2d``): C parameters, one multiply per element."""
+
+    def __init__(self, chs: int, init_value: float = 1e-5) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((chs,), init_value))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma.view(1, -1, 1, 1)
+
+
+@dataclass(frozen=True)
+class LayerScale:
+    chs: int
+
+    module_type: ClassVar[str] = "LayerScale2d"
+
+    def module(self) -> nn.Module:
+        return LayerScale2d(self.chs)
+
+
+Layer = (
+    Conv | BatchNorm | Act | MaxPool | AvgPool | GlobalAvgPool | GlobalMaxPool | Flatten | Dropout | Linear | LayerScale
+)
 
 
 def act_or_none(kind: str) -> Act | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictFloat, StrictInt
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass
 
 from ...errors import SpecError
@@ -25,7 +25,7 @@ from ...spec.fields import (
     squeeze_excite_options,
 )
 from ..graph import INPUT, Add, Graph, Node, sequence
-from ..layers import BatchNorm, Conv
+from ..layers import BatchNorm, Conv, LayerScale
 from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding, squeeze_excite
 
 DwKernel = Annotated[StrictInt, Field(ge=0, le=31, description="kernel of this depthwise conv; 0: none")]
@@ -48,6 +48,9 @@ class UibRow:
     se_gate: Activation = Field(default="sigmoid", description="the SE gate when se is a number or true")
     act: Activation = "relu"
     skip: Literal["auto", False] = Field(default="auto", description="auto: when s=1 and in=out; false: never")
+    layer_scale: StrictBool = Field(
+        default=False, description="a learnable per-channel scale on the block's output (MobileNetV4 hybrids)"
+    )
     width: WidthRule = "scale"
 
     @property
@@ -82,6 +85,7 @@ def plan(row: UibRow, ctx: BlockContext) -> BlockPlan:
         Node("conv_pwl", Conv(mid_chs, out_chs, 1)),
         Node("bn_pwl", BatchNorm(out_chs)),
         dw("dw_end", out_chs, row.dw_end, end_stride, "none") if row.dw_end else None,
+        Node("layer_scale", LayerScale(out_chs)) if row.layer_scale else None,
     )
     if row.skip == "auto" and stride == 1 and in_chs == out_chs:
         nodes = (*nodes, Node("add", Add(), (nodes[-1].name, INPUT)))

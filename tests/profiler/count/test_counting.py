@@ -110,6 +110,7 @@ def _random_row(rng: random.Random) -> dict[str, Any]:
     elif kind == "uib":
         row |= {"t": rng.choice([1, 2, 4]), "dw_start": rng.choice([0, 3, 5]), "dw_mid": rng.choice([0, 3, 5])}
         row |= {"dw_end": rng.choice([0, 0, 3]), "se": rng.choice([0, 0.25]), "act": rng.choice(acts)}
+        row |= {"layer_scale": rng.random() < 0.5}
         if not (row["dw_start"] or row["dw_mid"] or row["dw_end"]):
             row["s"] = 1  # a UIB strides in one of its depthwise convs
     elif kind == "mobileone":

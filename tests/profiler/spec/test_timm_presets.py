@@ -138,3 +138,29 @@ def _in_execution_order(state: dict[str, torch.Tensor]) -> list[tuple[str, torch
             out.append((key, value))
             i += 1
     return out
+
+
+def test_a_uib_with_layer_scale_is_timms_block() -> None:
+    from timm.models._efficientnet_blocks import UniversalInvertedResidual
+
+    torch.manual_seed(0)
+    theirs = UniversalInvertedResidual(
+        16, 16, dw_kernel_size_start=3, dw_kernel_size_mid=5, exp_ratio=2.0, layer_scale_init_value=0.5
+    ).eval()
+    spec = {
+        "in_channels": 16,
+        "resolution": 12,
+        "classifier": None,
+        "stages": [{"block": "uib", "c": 16, "t": 2.0, "dw_start": 3, "dw_mid": 5, "layer_scale": True}],
+    }
+    report = profile(spec)
+    assert report.counts.totals.params == sum(p.numel() for p in theirs.parameters())
+    scale = next(row for row in report.counts.rows if row.type == "LayerScale2d")
+    assert scale.params == 16 and scale.macs == 0
+    ours = build_model(parse_spec(spec)).eval()
+    assert param_shapes(ours) == param_shapes(theirs)
+    with torch.no_grad():
+        for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+            a.copy_(b)  # timm's scale is 0.5 here, ours starts at 1e-5: equal outputs need it applied
+        x = torch.randn(2, 16, 12, 12)
+        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-4, atol=1e-5)
