@@ -96,11 +96,17 @@ def layer_of_node(node: str, rows: list[str]) -> str | None:
     rest: list[str] = []
     parts = [p for p in node.split("/") if p]
     for i, part in enumerate(parts):
-        candidate = part if not path or part.startswith(path + ".") else f"{path}.{part}"
-        if not any(r == candidate or r.startswith((candidate + ".", candidate + " (")) for r in rows):
+        # A scope is the module's name from the model's root, or from a module above it: ``conv_kxk.0`` under
+        # ``features.0.conv_kxk`` (a numbered child of a nested graph) is ``features.0.conv_kxk.0``.
+        parent, _, last = path.rpartition(".")
+        candidates = [part] if not path or part.startswith(path + ".") else [f"{path}.{part}"]
+        if path and part.split(".")[0] == last and "." in part:
+            candidates.append(f"{parent}.{part}" if parent else part)
+        found = [c for c in candidates if any(r == c or r.startswith((c + ".", c + " (")) for r in rows)]
+        if not found:
             rest = parts[i:]
             break
-        path = candidate
+        candidate = path = found[0]
         if candidate in known:
             best = candidate
     if best is not None and best == path:
