@@ -31,6 +31,7 @@ from ..errors import MeasurementCancelled, MeasurementFailed
 from ..latency.devices import cpu_name, local_name
 from ..latency.measure import LatencyResult
 from ..latency.measurement import Measurement
+from ..latency.peak_memory import warm_up_profiler
 from ..latency.process import CANCEL_S, GRACE_S, STARTUP_S, answer, overran, overran_error, run_message
 from ..latency.progress import Progress
 from ..latency.roofline import measure_roofs
@@ -55,6 +56,7 @@ class TimingActor:
         self._lock = threading.Lock()
         with contextlib.suppress(Exception):  # a failure here is met again, and reported, by the measurement
             measure_roofs(device)  # what a first measurement would otherwise pay inside its budget
+            warm_up_profiler(device)
 
     def describe(self) -> dict[str, Any]:
         """What the node says of the device: its name, memory, threads, versions, the GPU Ray gave it."""

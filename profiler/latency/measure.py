@@ -23,7 +23,7 @@ from .clocks import Clock, CpuClock, CudaClock, graphed
 from .devices import cpu_name, local_name, resolve_device
 from .in_context import LayerSum, ProbeCost, in_context_layers, probe_cost
 from .options import LatencyOptions
-from .peak_memory import forward_peak_bytes, peak_bytes_how
+from .peak_memory import forward_peak_bytes, peak_bytes_how, warm_up_profiler
 from .progress import Progress
 from .quality import ContentionProbe, verdict
 from .roofline import LayerCost, Roofs, measure_roofs, roofline
@@ -302,6 +302,7 @@ def _measure_latency(
 
     with cpu_threads(opts.threads if device.type == "cpu" else None) as threads, torch.inference_mode():
         roofs = measure_roofs(str(device))  # once per process, before the budget starts
+        warm_up_profiler(str(device))  # likewise: the profiled forward below is then one forward's time
         if in_context and device.type == "cpu":
             probe_cost()  # the clock reads' own cost: once per process, also before the budget starts
         started = time.monotonic()
@@ -314,6 +315,9 @@ def _measure_latency(
         torch.backends.cudnn.benchmark = device.type == "cuda"
         try:
             fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress, counts_steps=True)
+            # One profiled forward, beside the counted peak: warm now, and inside the budget (the timing below
+            # stops at the same deadline).
+            peak_bytes = forward_peak_bytes(model, x, warm_up=False)
             progress.done_steps = opts.warmup
             timed: list[tuple[str, Stats]] = []
             cost = None
@@ -330,7 +334,6 @@ def _measure_latency(
                 end_to_end = _measure(fn, clock, opts, share, progress)
                 quality = verdict(end_to_end, opts, probe.read())
             progress.done_steps = opts.warmup + 1
-            peak_bytes = forward_peak_bytes(model, x, warm_up=False)  # one forward more, beside the counted peak
             if opts.per_layer and not in_context:
                 inputs = _leaf_inputs(model, x, leaves)
                 for i, (name, module) in enumerate(leaves):

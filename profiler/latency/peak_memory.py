@@ -4,11 +4,22 @@ kept); on CUDA from the caching allocator's own peak (``torch.cuda.max_memory_al
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-__all__ = ["forward_peak_bytes", "peak_bytes_how"]
+__all__ = ["forward_peak_bytes", "peak_bytes_how", "warm_up_profiler"]
+
+
+@functools.cache
+def warm_up_profiler(device: str) -> None:
+    """Start torch.profiler once per process (its first use takes a second or two): what a first measurement
+    would otherwise pay inside its budget."""
+    if not device.startswith("cuda"):
+        tiny = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU()).eval()
+        forward_peak_bytes(tiny, torch.zeros(1, 3, 8, 8), warm_up=False)
 
 
 def peak_bytes_how(device: str) -> str:

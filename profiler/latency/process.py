@@ -30,6 +30,7 @@ from typing import Any
 from ..bounds import bound_child
 from ..errors import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 from .measure import LatencyResult
+from .peak_memory import warm_up_profiler
 from .progress import Progress
 from .roofline import measure_roofs
 
@@ -85,9 +86,10 @@ def _child(
     memory_bytes: int | None,
 ) -> None:
     bound_child(parent, memory_bytes)
-    # What a first measurement would otherwise pay inside its budget: the device's roofs.
+    # What a first measurement would otherwise pay inside its budget: the device's roofs, the profiler's start.
     with contextlib.suppress(Exception):  # a failure here is met again, and reported, by the measurement
         measure_roofs(device)
+        warm_up_profiler(device)
     while True:
         try:
             measure = conn.recv()
