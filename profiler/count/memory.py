@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
@@ -101,8 +101,8 @@ class MemoryProgram:
     def __init__(self, plan: ModelPlan) -> None:
         self.steps: list[_Step] = []
         self._pinned: list[tuple[int, int]] = []  # (value slot, last step): a block's input held by its caller
+        self._inplace: dict[int, frozenset[str]] = {}  # each graph's in-place nodes, by identity
         self._flatten(plan.graph, "", 0)
-        self._live: dict[tuple[str, bool], list[tuple[tuple[int, ...], ...]]] = {}
         self._runs: dict[tuple[str, bool], list[tuple[int, int, tuple[int, ...]]]] = {}
 
     @property
@@ -112,7 +112,7 @@ class MemoryProgram:
     def _flatten(self, graph: Graph, prefix: str, input_slot: int) -> int:
         slots = {INPUT: input_slot}
         prev = input_slot
-        inplace = inplace_nodes(graph)
+        inplace = inplace_nodes(graph, self._inplace)
         for node in graph.nodes:
             sources = tuple(slots[s] for s in node.inputs) if node.inputs else (prev,)
             full = f"{prefix}.{node.name}" if prefix else node.name
@@ -126,42 +126,28 @@ class MemoryProgram:
             slots[node.name] = prev
         return prev
 
-    def live(self, convention: str, inplace_depthwise: bool = False) -> list[tuple[tuple[int, ...], ...]]:
-        """Per step, the storages alive during it, each as the value slots of it alive then (the storage's
-        allocating slot first, for ``eager``)."""
-        key = (convention, inplace_depthwise and convention == "deployment")
-        if key not in self._live:
-            self._live[key] = self._compile(*key)
-        return self._live[key]
-
     def _runs_of(self, convention: str, inplace_depthwise: bool) -> list[tuple[int, int, tuple[int, ...]]]:
-        """``live`` as runs of steps over which one storage holds the same values alive (first step, last step,
-        the values): a point's figures are then one pass over the runs (a sweep evaluates thousands)."""
+        """The storages alive during the forward, as runs of steps over which one storage holds the same values
+        alive: (first step, last step, those value slots; for ``eager`` the allocating slot alone, a storage
+        being what it was allocated with while any of its values lives). A point's figures are then one pass
+        over the runs (a sweep evaluates thousands)."""
         key = (convention, inplace_depthwise and convention == "deployment")
         if key not in self._runs:
-            runs: list[tuple[int, int, tuple[int, ...]]] = []
-            began: dict[tuple[int, ...], int] = {}  # the values of a run still open -> its first step
-            for i, groups in enumerate([*self.live(*key), ()]):  # the empty step after the last closes them all
-                now = set(groups)
-                for values, first in list(began.items()):
-                    if values not in now:
-                        runs.append((first, i - 1, values))
-                        del began[values]
-                for values in groups:
-                    began.setdefault(values, i)
-            self._runs[key] = runs
+            self._runs[key] = self._compile(*key)
         return self._runs[key]
 
-    def _compile(self, convention: str, inplace_depthwise: bool) -> list[tuple[tuple[int, ...], ...]]:
+    def _compile(self, convention: str, inplace_depthwise: bool) -> list[tuple[int, int, tuple[int, ...]]]:
         if not self.steps:
             return []  # a model that returns its input: nothing runs
         eager = convention == "eager"
-        count = len(self.steps) + 1
+        steps = len(self.steps)
+        count = steps + 1
         last_read = list(range(-1, count - 1))  # a value never read lives through the step that wrote it
         for i, step in enumerate(self.steps):
             for s in step.sources:
-                last_read[s] = max(last_read[s], i)
-        last_read[-1] = len(self.steps) - 1  # the output
+                if last_read[s] < i:
+                    last_read[s] = i
+        last_read[-1] = steps - 1  # the output
         storage = list(range(count))  # each slot's storage: the slot that allocated it
         reads_after: dict[int, int] = {0: last_read[0]}  # storage -> the last step reading any of its values
         for i, step in enumerate(self.steps):
@@ -176,23 +162,40 @@ class MemoryProgram:
         if eager:
             for slot, until in self._pinned:
                 alive_until[slot] = max(alive_until[slot], until)
+            # One run per allocated storage, from its allocation to its last value's end (the input does not count).
+            ends: dict[int, int] = {}
+            for slot in range(1, count):
+                owner = storage[slot]
+                if owner != 0:
+                    ends[owner] = max(ends.get(owner, 0), alive_until[slot])
+            return [(owner - 1, end, (owner,)) for owner, end in ends.items()]
         ending: list[list[int]] = [[] for _ in self.steps]
         for slot in range(count):
             ending[alive_until[slot]].append(slot)
-        alive: dict[int, list[int]] = {storage[0]: [0]}  # storage -> its values alive now
-        out: list[tuple[tuple[int, ...], ...]] = []
-        for i in range(len(self.steps)):
+        alive: dict[int, list[int]] = {0: [0]}  # storage -> its values alive now
+        began: dict[int, tuple[int, tuple[int, ...]]] = {0: (0, (0,))}  # storage -> its open run
+        runs: list[tuple[int, int, tuple[int, ...]]] = []
+        for i in range(steps):
+            touched = {storage[i + 1]}
             alive.setdefault(storage[i + 1], []).append(i + 1)
-            if eager:  # a storage is what it was allocated with, while any of its values lives
-                out.append(tuple((owner,) for owner in alive if owner != 0))
-            else:
-                out.append(tuple(tuple(values) for values in alive.values()))
+            if i:
+                touched.update(storage[slot] for slot in ending[i - 1])
+            for owner in touched:
+                values = tuple(alive.get(owner, ()))
+                run = began.get(owner)
+                if run is not None and run[1] != values:
+                    runs.append((run[0], i - 1, run[1]))
+                    del began[owner]
+                    run = None
+                if run is None and values:
+                    began[owner] = (i, values)
             for slot in ending[i]:
-                values = alive[storage[slot]]
-                values.remove(slot)
-                if not values:
+                values_now = alive[storage[slot]]
+                values_now.remove(slot)
+                if not values_now:
                     del alive[storage[slot]]
-        return out
+        runs += [(first, steps - 1, values) for first, values in began.values()]
+        return runs
 
     @staticmethod
     def _shares(step: _Step, eager: bool, inplace_depthwise: bool, source_free: bool) -> bool:
@@ -325,9 +328,10 @@ def memory_of(
 
 
 def with_live_bytes(plan: ModelPlan, counts: Counts, options: MemoryOptions) -> tuple[Counts, MemoryReport]:
-    """The memory report, and the rows with each layer's ``live_bytes``."""
+    """The memory report, and ``counts`` with each row's ``live_bytes`` set."""
     program = MemoryProgram(plan)
     report = memory_of(program, program.shapes(counts.input_shape), counts.totals.params, options)
     live = dict(zip(report.names, report.live_bytes, strict=True))
-    rows = [replace(row, live_bytes=live[row.name]) for row in counts.rows]
-    return Counts(counts.input_shape, counts.output_shape, rows, counts.modules, counts.op_elements), report
+    for row in counts.rows:
+        row.live_bytes = live[row.name]
+    return counts, report

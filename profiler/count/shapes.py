@@ -160,9 +160,10 @@ HANDLES: dict[type, Callable[..., LayerCount]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class LayerRow:
-    """One leaf module of the model, keyed by its dotted name."""
+    """One leaf module of the model, keyed by its dotted name (``live_bytes`` is filled in once the memory of
+    the whole forward is known)."""
 
     name: str
     type: str

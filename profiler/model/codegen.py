@@ -127,9 +127,13 @@ def _identifier(name: str) -> str:
     return name if name.isidentifier() else f"_{name}"
 
 
-def inplace_nodes(graph: Graph) -> frozenset[str]:
+def inplace_nodes(graph: Graph, memo: dict[int, frozenset[str]] | None = None) -> frozenset[str]:
     """The nodes that may write over their first input: those that can, whose first input is a tensor this
-    graph allocated (not its input, not a view) and is read by no later node."""
+    graph allocated (not its input, not a view) and is read by no later node. ``memo`` keeps each nested
+    graph's answer (by identity) for a caller that walks them all."""
+    memo = {} if memo is None else memo
+    if id(graph) in memo:
+        return memo[id(graph)]
     last_read: dict[str, int] = {}
     sources: list[tuple[str, ...]] = []
     prev = INPUT
@@ -151,20 +155,21 @@ def inplace_nodes(graph: Graph) -> frozenset[str]:
         ):
             out.add(node.name)
             fresh.add(node.name)  # the same tensor, now this node's value alone
-        elif _allocates(node):
+        elif _allocates(node, memo):
             fresh.add(node.name)
-    return frozenset(out)
+    memo[id(graph)] = frozenset(out)
+    return memo[id(graph)]
 
 
-def _allocates(node: Node) -> bool:
+def _allocates(node: Node, memo: dict[int, frozenset[str]]) -> bool:
     """Whether the node's value is a new tensor (not its input or a view of it)."""
     if isinstance(node.op, Graph):
-        return _output_allocated(node.op)
+        return _output_allocated(node.op, memo)
     return not getattr(node.op, "aliases_input", False)
 
 
-def _output_allocated(graph: Graph) -> bool:
+def _output_allocated(graph: Graph, memo: dict[int, frozenset[str]]) -> bool:
     if not graph.nodes:
         return False  # it returns its input
     last = graph.nodes[-1]
-    return last.name in inplace_nodes(graph) or _allocates(last)
+    return last.name in inplace_nodes(graph, memo) or _allocates(last, memo)
