@@ -31,7 +31,15 @@ from profiler import (
     profile,
 )
 from profiler.export import write_sweep_csv
-from profiler.sweep import Sweep, iter_points, objectives, pareto_front, pareto_objectives, point_spec
+from profiler.sweep import (
+    Sweep,
+    iter_points,
+    memory_options,
+    objectives,
+    pareto_front,
+    pareto_objectives,
+    point_spec,
+)
 
 from .counting import stop_requested
 from .jobs import Finishes, latency_entry, store_error
@@ -101,6 +109,7 @@ def check_total(chunks: list[Chunk], limits: Limits) -> None:
 
 def _head(planned: Sweep, batch_size: int, seconds: float) -> dict[str, Any]:
     return {
+        **({"memory_options": memory_options(planned)} if planned.memory else {}),
         "kind": "sweep",
         "name": planned.resolved.get("name"),
         "preset": planned.resolved.get("preset"),

@@ -189,7 +189,11 @@ def _profile_request(args: argparse.Namespace) -> dict[str, Any]:
     body.update({k: v for k, v in {"batch_size": args.batch_size, "counter": args.counter}.items() if v is not None})
     latency = _latency(body.pop("latency", None), args)
     memory = _memory(body.pop("memory", None), args)
-    return {**body, **({"latency": latency} if latency is not None else {}), **({"memory": memory} if memory else {})}
+    return {
+        **body,
+        **({"latency": latency} if latency is not None else {}),
+        **({"memory": memory} if memory is not None else {}),
+    }
 
 
 def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
@@ -203,7 +207,11 @@ def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
         body["batch_size"] = args.batch_size
     latency = _latency(body.pop("latency", None), args)
     memory = _memory(body.pop("memory", None), args)
-    return {**body, **({"latency": latency} if latency is not None else {}), **({"memory": memory} if memory else {})}
+    return {
+        **body,
+        **({"latency": latency} if latency is not None else {}),
+        **({"memory": memory} if memory is not None else {}),
+    }
 
 
 def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
@@ -378,9 +386,11 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
 def _write_sweep_table(body: dict[str, Any], out: TextIO) -> None:
     fields = body["fields"]
     measured = body["pareto_objectives"][-1] == "latency_ms"
+    memory = "memory_options" in body
     widths = [max(12, len(f) + 2) for f in fields]
-    head = [*fields, "MACs", "params", *(["latency ms", "verdict"] if measured else []), "pareto"]
-    sizes = [*widths, 16, 14, *([12, 10] if measured else []), 8]
+    head = [*fields, "MACs", "params", *(["peak bytes", "fits"] if memory else [])]
+    head += [*(["latency ms", "verdict"] if measured else []), "pareto"]
+    sizes = [*widths, 16, 14, *([14, 6] if memory else []), *([12, 10] if measured else []), 8]
     out.write("".join(f"{h:>{w}}" for h, w in zip(head, sizes, strict=True)) + "\n")
     front = set(body["pareto"])
     for i, point in enumerate(body["points"]):
@@ -391,6 +401,9 @@ def _write_sweep_table(body: dict[str, Any], out: TextIO) -> None:
             continue
         t = point["totals"]
         cells += [f"{t['macs']:,}", f"{t['params']:,}"]
+        if memory:
+            m = point.get("memory", {})
+            cells += [f"{m.get('peak_activation_bytes', 0):,}", {True: "yes", False: "no"}.get(m.get("fits"), "")]
         if measured:
             entry = (point.get("latency") or [{}])[0]
             if "end_to_end" in entry:
@@ -440,8 +453,8 @@ def _export(args: argparse.Namespace) -> int:
     """--export: the spec's model as ONNX (here, or from --server), written to the file named."""
     try:
         request = _profile_request(args)
-        request.pop("latency", None)
-        request.pop("counter", None)
+        for option in ("latency", "counter", "memory"):  # a report's options: the file is the model alone
+            request.pop(option, None)
         batch_size = request.pop("batch_size", 1)
         if args.server:
             from profiler_client import ProfilerClient

@@ -326,6 +326,11 @@ def objectives(point: dict[str, Any], measured: bool) -> tuple[float, ...] | Non
     return None if median is None else (*costs, median)
 
 
+def memory_options(sweep: Sweep) -> dict[str, Any]:
+    """How a sweep with memory figured it (dtype, in-place depthwise, budget): said in its answer."""
+    return dataclasses.asdict(sweep.memory) if sweep.memory else {}
+
+
 def pareto_objectives(sweep: Sweep, measured: bool) -> list[str]:
     """What ``objectives`` minimises, by name, in order."""
     return [
@@ -386,4 +391,5 @@ def sweep_body(
         "errors": sum("error" in p for p in points),
         "pareto": pareto_front([objectives(p, measured) for p in points]),
         "pareto_objectives": pareto_objectives(planned, measured),
+        **({"memory_options": memory_options(planned)} if planned.memory else {}),
     }

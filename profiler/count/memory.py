@@ -65,7 +65,8 @@ MEMORY_CONVENTIONS = {
     "ops in place where the generated code runs them so, views share memory, a block's input alive until the "
     "block returns, a conv holding what its CPU kernel allocates while it runs (oneDNN's copies of the input and "
     "weights, or of the output, in its blocked layouts; im2col for a small conv PyTorch runs without oneDNN, as "
-    "on more than one thread); the model's input (allocated before the forward) not counted",
+    "on more than one thread); the model's input (allocated before the forward) not counted; at the memory "
+    "dtype's width, float32's for int8 (eager runs the float model)",
     "weight_bytes": "every parameter (batch-norm affine included, as counted in params) at the memory dtype",
 }
 
@@ -322,9 +323,12 @@ def memory_of(
 ) -> MemoryReport:
     """The memory report of a plan's forward at the given value shapes (slot 0 the input)."""
     width = MEMORY_DTYPE_BYTES[options.dtype]
+    eager_width = 4 if options.dtype == "int8" else width  # PyTorch eager runs the float model, not int8
     live = program.live_elements(shapes, "deployment", options.inplace_depthwise)
     eager = program.live_elements(shapes, "eager")
-    return MemoryReport(options, program.names, [width * e for e in live], [width * e for e in eager], width * params)
+    return MemoryReport(
+        options, program.names, [width * e for e in live], [eager_width * e for e in eager], width * params
+    )
 
 
 def with_live_bytes(plan: ModelPlan, counts: Counts, options: MemoryOptions) -> tuple[Counts, MemoryReport]:

@@ -317,7 +317,10 @@ def _measure_latency(
             fn = _prepare(lambda: model(x), device, opts, started + opts.budget_s / 4, progress, counts_steps=True)
             # One profiled forward, beside the counted peak: warm now, and inside the budget (the timing below
             # stops at the same deadline).
-            peak_bytes = forward_peak_bytes(model, x, warm_up=False)
+            try:
+                peak_bytes: int | None = forward_peak_bytes(model, x, warm_up=False)
+            except RuntimeError:  # the profiler gave no memory events: the latency stands without it
+                peak_bytes = None
             progress.done_steps = opts.warmup
             timed: list[tuple[str, Stats]] = []
             cost = None

@@ -201,3 +201,25 @@ def test_memory_flags_reach_the_report(capsys: pytest.CaptureFixture[str]) -> No
     assert "memory (int8): peak 1,404,928 B at features.2.conv_pw" in capsys.readouterr().out
     assert main(["--preset", "mobilenet_v2", "--memory-budget", "-5"]) == 2
     assert "memory.budget_bytes" in capsys.readouterr().err
+
+
+def test_export_ignores_the_reports_options_and_an_empty_memory_still_asks_for_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model.onnx"
+    assert main(["--preset", "mobilenet_v3_small", "--memory-budget", "1000", "--export", str(out)]) == 0
+    assert out.stat().st_size > 0
+    body = tmp_path / "sweep.json"
+    body.write_text(json.dumps({"base": {"preset": "mobilenet_v2"}, "grid": {"resolution": [96, 128]}, "memory": {}}))
+    capsys.readouterr()
+    assert main(["sweep", str(body), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert [int(row["peak_activation_bytes"]) > 0 for row in rows] == [True, True]
+
+
+def test_the_sweep_table_shows_each_points_peak_and_whether_it_fits(capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--preset", "mobilenet_v2", "--grid", "resolution=96,224", "--memory-budget", "4000000"]
+    assert main(["sweep", *flags]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "peak bytes" in lines[0] and "fits" in lines[0]
+    assert lines[1].split()[-2:] in (["yes", "*"], ["yes"]) and " no" in lines[2]

@@ -53,6 +53,7 @@ class Runtime(ABC):
 
     name: ClassVar[str]
     package: ClassVar[str]  # the distribution whose version is reported (and whose absence is a 422)
+    alternatives: ClassVar[tuple[str, ...]] = ()  # other distributions of the same module (a GPU build)
     module: ClassVar[str]  # what is imported
     extra: ClassVar[str | None] = None  # pip install 'archprofiler[<extra>]' installs it
     devices: ClassVar[tuple[str, ...]] = ("cpu",)  # device kinds it runs on
@@ -73,10 +74,12 @@ class Runtime(ABC):
         return importlib.util.find_spec(self.module) is not None
 
     def version(self) -> str:
-        try:
-            return importlib.metadata.version(self.package)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
+        for package in (self.package, *self.alternatives):
+            try:
+                return importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return "unknown"
 
     def check(self, opts: LatencyOptions, device_kind: str) -> None:
         """A SpecError (a 422 at ``latency.runtimes``) when this runtime cannot measure ``opts`` on the device."""

@@ -26,6 +26,7 @@ _MAX_WALK = 16  # nodes followed from a fused-away node to the node that absorbe
 class OnnxRuntime(Runtime):
     name = "onnxruntime"
     package = "onnxruntime"
+    alternatives = ("onnxruntime-gpu",)  # the gpu extra's build, installed in its place
     module = "onnxruntime"
     extra = None  # in the base install (its CUDA provider: the gpu extra's onnxruntime-gpu)
     devices = ("cpu", "cuda")

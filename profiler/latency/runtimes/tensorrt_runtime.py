@@ -26,6 +26,7 @@ _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "INT32": torch.i
 class TensorRT(Runtime):
     name = "tensorrt"
     package = "tensorrt"
+    alternatives = ("tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11")  # what the pip packages are named
     module = "tensorrt"
     extra = "gpu"
     devices = ("cuda",)
@@ -54,7 +55,8 @@ class TensorRT(Runtime):
             serialized = builder.build_serialized_network(network, config)
             if serialized is None:
                 raise RuntimeError("TensorRT could not build an engine for this model")
-            engine = trt.Runtime(logger).deserialize_cuda_engine(serialized)
+            trt_runtime = trt.Runtime(logger)  # must outlive the engine: kept by the closures below
+            engine = trt_runtime.deserialize_cuda_engine(serialized)
             context = engine.create_execution_context()
             buffers = {"input": x.to(device)}
             for i in range(engine.num_io_tensors):
@@ -67,11 +69,13 @@ class TensorRT(Runtime):
             stream = torch.cuda.Stream(device)
 
         def run() -> object:
-            context.execute_async_v3(stream.cuda_stream)
-            stream.synchronize()
+            with torch.cuda.device(device):  # the engine's device current, not cuda:0's
+                context.execute_async_v3(stream.cuda_stream)
+                stream.synchronize()
             return buffers
 
         graph = onnx.load_from_string(data).graph
+        keep = [trt_runtime, engine, context]  # alive as long as the prepared model is
 
         def profile(forwards: int) -> tuple[list[ProfiledRow], list[float]]:
             times: dict[str, list[float]] = defaultdict(list)
@@ -83,19 +87,20 @@ class TensorRT(Runtime):
                 def report_layer_time(self, layer_name: str, ms: float) -> None:
                     times[layer_name].append(ms)
 
-            profiled = engine.create_execution_context()
-            profiled.profiler = Collect()
-            for tensor, buffer in buffers.items():
-                profiled.set_tensor_address(tensor, buffer.data_ptr())
-            profiled.execute_async_v3(stream.cuda_stream)  # a warm-up, dropped below
-            stream.synchronize()
-            times.clear()
             wall = []
-            for _ in range(forwards):
-                began = time.perf_counter_ns()
-                profiled.execute_async_v3(stream.cuda_stream)
+            with torch.cuda.device(device):
+                profiled = engine.create_execution_context()
+                profiled.profiler = Collect()
+                for tensor, buffer in buffers.items():
+                    profiled.set_tensor_address(tensor, buffer.data_ptr())
+                profiled.execute_async_v3(stream.cuda_stream)  # a warm-up, dropped below
                 stream.synchronize()
-                wall.append((time.perf_counter_ns() - began) / 1e6)
+                times.clear()
+                for _ in range(forwards):
+                    began = time.perf_counter_ns()
+                    profiled.execute_async_v3(stream.cuda_stream)
+                    stream.synchronize()
+                    wall.append((time.perf_counter_ns() - began) / 1e6)
             engine_layers = list(times)
             coverage = layer_coverage(engine_layers, [n.name for n in graph.node], layers)
             rows = [ProfiledRow(name, _kind(name), coverage[name], times[name]) for name in engine_layers]
@@ -114,6 +119,7 @@ class TensorRT(Runtime):
                 "exported_with": "torch.onnx (TorchScript exporter), batch norm folded; TensorRT's ONNX parser",
             },
             profile=profile,
+            close=lambda: keep.clear(),
             per_layer_note="TensorRT's layer profiler (IProfiler): each engine layer covers the spec layers of the "
             "ONNX nodes it fused (a Myelin region, {ForeignNode[A...B]}, the nodes from A to B)",
         )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ...errors import Loc
+from ...errors import Loc, SpecError
 from ...spec.fields import SqueezeExcite, make_divisible
 from ..graph import INPUT, ChannelSplit, Concat, Graph, Mul, Node, sequence
 from ..layers import BatchNorm, Conv, GlobalAvgPool, act_or_none
@@ -21,6 +21,7 @@ __all__ = [
     "BlockPlan",
     "BlockType",
     "act_node",
+    "check_groups",
     "conv_bn_act",
     "downsample",
     "mixed_conv",
@@ -57,6 +58,12 @@ class BlockType:
     @property
     def name(self) -> str:
         return str(next(f.default for f in fields(self.row) if f.name == "block"))
+
+
+def check_groups(groups: int, in_chs: int, out_chs: int, loc: Loc) -> None:
+    """A grouped conv's groups divide its input and output channels."""
+    if in_chs % groups or out_chs % groups:
+        raise SpecError.at(loc, f"{groups} groups must divide the {in_chs} input and {out_chs} output channels")
 
 
 def same_padding(k: int, dilation: int) -> int:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass
 
+from ...errors import SpecError
 from ...spec.fields import (
     ROW_CONFIG,
     Activation,
@@ -90,6 +91,10 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
             act_node("act1", row.act),
         )
     kernels = row.k if isinstance(row.k, tuple) else (row.k,)
+    _check_groups(ctx, "k", len(kernels), mid_chs, "mixed depthwise kernels")
+    if expand is not None:
+        _check_groups(ctx, "exp_groups", row.exp_groups, min(in_chs, mid_chs), "expansion groups")
+    _check_groups(ctx, "pw_groups", row.pw_groups, min(mid_chs, out_chs), "projection groups")
     nodes = sequence(
         expand,
         mixed_conv("conv_dw", mid_chs, mid_chs, kernels, ctx.stride, depthwise=True, dilation=row.dilation),
@@ -101,6 +106,12 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
         Node("add", Add(), ("bn3", INPUT)) if row.skip == "auto" and ctx.stride == 1 and in_chs == out_chs else None,
     )
     return BlockPlan(Graph(nodes), out_chs)
+
+
+def _check_groups(ctx: BlockContext, field: str, groups: int, chs: int, what: str) -> None:
+    """MixConv splits channels into groups: each needs one at least."""
+    if groups > chs:
+        raise SpecError.at((*ctx.loc, field), f"{groups} {what} over {chs} channels: at most one group per channel")
 
 
 BLOCK = BlockType(InvertedResidualRow, plan)

@@ -12,6 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from ...errors import SpecError
 from ...spec.fields import (
+    MAX_WIDTH,
     ROW_CONFIG,
     Activation,
     Channels,
@@ -25,7 +26,7 @@ from ...spec.fields import (
 )
 from ..graph import INPUT, Add, Graph, Node, sequence
 from ..layers import BatchNorm, Conv
-from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding, squeeze_excite
+from .base import BlockContext, BlockPlan, BlockType, act_node, check_groups, same_padding, squeeze_excite
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -38,7 +39,7 @@ class MobileOneRow:
     n: Repeats = 1
     s: Stride = 1
     k: Kernel = 3
-    groups: Literal["depthwise"] | Annotated[StrictInt, Field(ge=1)] = Field(
+    groups: Literal["depthwise"] | Annotated[StrictInt, Field(ge=1, le=MAX_WIDTH)] = Field(
         default=1, description="groups of every branch's conv; depthwise: one per input channel (c = in)"
     )
     branches: Annotated[StrictInt, Field(ge=1, le=16)] = Field(
@@ -63,6 +64,7 @@ def plan(row: MobileOneRow, ctx: BlockContext) -> BlockPlan:
     groups = in_chs if row.groups == "depthwise" else row.groups
     if row.groups == "depthwise" and out_chs != in_chs:
         raise SpecError.at((*ctx.loc, "c"), f"a depthwise MobileOne block keeps its {in_chs} channels: c = {in_chs}")
+    check_groups(groups, in_chs, out_chs, (*ctx.loc, "groups"))
     pad = same_padding(row.k, 1)
     se = row.squeeze_excite
     tail = sequence(

@@ -4,15 +4,15 @@ fold into (the spec's ``form``). Ding et al., RepVGG (2021), as timm builds it."
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 from pydantic.dataclasses import dataclass
 
-from ...spec.fields import ROW_CONFIG, Activation, Channels, Kernel, Repeats, Stride, WidthRule
+from ...spec.fields import MAX_WIDTH, ROW_CONFIG, Activation, Channels, Kernel, Repeats, Stride, WidthRule
 from ..graph import INPUT, Add, Graph, Node, sequence
 from ..layers import BatchNorm, Conv
-from .base import BlockContext, BlockPlan, BlockType, act_node, same_padding
+from .base import BlockContext, BlockPlan, BlockType, act_node, check_groups, same_padding
 
 
 @dataclass(frozen=True, kw_only=True, config=ROW_CONFIG)
@@ -25,13 +25,16 @@ class RepVggRow:
     n: Repeats = 1
     s: Stride = 1
     k: Kernel = 3
-    groups: int = Field(default=1, ge=1, description="groups of both convs (RepVGG's g2/g4 variants)")
+    groups: Annotated[StrictInt, Field(ge=1, le=MAX_WIDTH)] = Field(
+        default=1, description="groups of both convs (RepVGG's g2/g4 variants)"
+    )
     act: Activation = "relu"
     width: WidthRule = "scale"
 
 
 def plan(row: RepVggRow, ctx: BlockContext) -> BlockPlan:
     in_chs, out_chs, stride = ctx.in_chs, ctx.c, ctx.stride
+    check_groups(row.groups, in_chs, out_chs, (*ctx.loc, "groups"))
     pad = same_padding(row.k, 1)
     if ctx.form == "deploy":
         nodes = sequence(

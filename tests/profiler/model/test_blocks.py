@@ -177,3 +177,34 @@ def test_gelu_is_an_activation_fvcore_lists() -> None:
     )
     assert [row.type for row in report.counts.rows] == ["Conv2d", "BatchNorm2d", "GELU"]
     assert report.counts.rows[-1].unsupported_ops == ("aten::gelu",)
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ({"block": "inverted_residual", "c": 8, "exp": 4, "width": "fixed", "k": [3, 5, 7, 9, 11]}, "k"),
+        ({"block": "inverted_residual", "c": 8, "exp": 4, "width": "fixed", "exp_groups": 6}, "exp_groups"),
+        ({"block": "inverted_residual", "c": 2, "t": 2, "width": "fixed", "pw_groups": 3}, "pw_groups"),
+        ({"block": "repvgg", "c": 24, "groups": 5}, "groups"),
+        ({"block": "mobileone", "c": 24, "groups": 10**6}, "groups"),
+    ],
+)
+def test_groups_that_do_not_fit_the_channels_are_refused_by_field(row: dict, field: str) -> None:
+    spec = {"in_channels": 8, "resolution": 16, "classifier": None, "stages": [row]}
+    with pytest.raises(SpecError) as refused:
+        profile(spec)
+    assert refused.value.problems[0][0] == ("stages", 0, field), refused.value.problems
+
+
+def test_a_sweep_over_mixed_kernels_answers_each_point_or_its_error() -> None:
+    from profiler.sweep import sweep
+
+    base = {
+        "in_channels": 8,
+        "resolution": 16,
+        "classifier": None,
+        "stages": [{"block": "inverted_residual", "c": 8, "exp": 4, "width": "fixed"}],
+    }
+    body = sweep(base, {"stages.0.k": [3, [3, 5], [3, 5, 7, 9, 11]]})
+    assert ["totals" in p for p in body["points"]] == [True, True, False]
+    assert body["points"][2]["error"]["detail"][0]["loc"] == ["stages", 0, "k"]
