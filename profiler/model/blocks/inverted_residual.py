@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictFloat, StrictInt
+from pydantic import Field, StrictBool, StrictFloat, StrictInt
 from pydantic.dataclasses import dataclass
 
 from ...errors import SpecError
@@ -64,7 +64,7 @@ class InvertedResidualRow:
         default=0.0, description="drop-path rate: training only, no layer and no work at inference"
     )
     dilation: Dilation = 1
-    skip: Literal["auto", False] = Field(default="auto", description="auto: when s=1 and in=out; false: never")
+    skip: StrictBool = Field(default=True, description="add the input when s=1 and in=out; false: never")
     width: WidthRule = "scale"
 
     def __post_init__(self) -> None:
@@ -103,7 +103,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
         Node("se", squeeze_excite(mid_chs, in_chs, se)) if (se := row.squeeze_excite) else None,
         mixed_conv("conv_pwl", mid_chs, out_chs, (1,) * row.pw_groups, 1, depthwise=False),
         Node("bn3", BatchNorm(out_chs)),
-        Node("add", Add(), ("bn3", INPUT)) if row.skip == "auto" and ctx.stride == 1 and in_chs == out_chs else None,
+        Node("add", Add(), ("bn3", INPUT)) if row.skip and ctx.stride == 1 and in_chs == out_chs else None,
     )
     return BlockPlan(Graph(nodes), out_chs)
 

@@ -47,7 +47,7 @@ class UibRow:
     se: SeField = 0.0
     se_gate: Activation = Field(default="sigmoid", description="the SE gate when se is a number or true")
     act: Activation = "relu"
-    skip: Literal["auto", False] = Field(default="auto", description="auto: when s=1 and in=out; false: never")
+    skip: StrictBool = Field(default=True, description="add the input when s=1 and in=out; false: never")
     layer_scale: StrictBool = Field(
         default=False, description="a learnable per-channel scale on the block's output (MobileNetV4 hybrids)"
     )
@@ -87,7 +87,7 @@ def plan(row: UibRow, ctx: BlockContext) -> BlockPlan:
         dw("dw_end", out_chs, row.dw_end, end_stride, "none") if row.dw_end else None,
         Node("layer_scale", LayerScale(out_chs)) if row.layer_scale else None,
     )
-    if row.skip == "auto" and stride == 1 and in_chs == out_chs:
+    if row.skip and stride == 1 and in_chs == out_chs:
         nodes = (*nodes, Node("add", Add(), (nodes[-1].name, INPUT)))
     return BlockPlan(Graph(nodes), out_chs)
 
