@@ -414,22 +414,14 @@ function drawCharts(sides, aligned) {
 // Bytes alive over the forward (every layer and op in execution order), deployment and eager, the peak marked;
 // the device's budget as a line when one was given.
 function memoryBox(sides) {
-  const box = document.createElement("div");
-  box.className = "chart";
-  box.id = "memory-chart";
-  const h = document.createElement("h3");
   const describe = ([side, report]) => {
     const m = report.memory;
     const fits = m.budget_bytes == null ? "" : m.fits ? `, fits in ${short(m.budget_bytes)}B` : `, over the ${short(m.budget_bytes)}B budget`;
     return `${sides.length > 1 ? side.toUpperCase() + ": " : ""}peak ${short(m.peak_activation_bytes)}B at ${m.peak_layer}${fits}`;
   };
-  h.textContent = `activation memory over the forward (${sides[0][1].memory.dtype}; ${sides.map(describe).join("; ")})`;
-  const holder = document.createElement("div");
-  holder.className = "canvas-box";
-  const canvas = document.createElement("canvas");
-  canvas.id = "chart-memory";
-  holder.append(canvas);
-  box.append(h, holder);
+  const title = `activation memory over the forward (${sides[0][1].memory.dtype}; ${sides.map(describe).join("; ")})`;
+  const { box, canvas } = chartFrame("memory", title);
+  box.id = "memory-chart";
   const longest = sides.reduce((a, b) => (b[1].memory.timeline.length > a[1].memory.timeline.length ? b : a));
   const labels = longest[1].memory.timeline.map((step, i) => `${i} ${step.name}`);
   const datasets = [];
@@ -507,16 +499,7 @@ function rooflineBox(timed) {
     datasets.push({ type: "line", label: `memory roof ${short(roofs.bytes_per_s)}B/s`, data: [{ x: lo, y: lo * roofs.bytes_per_s }, { x: ridge, y: peak }], borderColor: "#111827", borderWidth: 1.5, pointRadius: 0 });
     datasets.push({ type: "line", label: `compute roof ${short(peak)}FLOP/s (${first.dtype})`, data: [{ x: ridge, y: peak }, { x: hi, y: peak }], borderColor: "#111827", borderDash: [6, 3], borderWidth: 1.5, pointRadius: 0 });
   }
-  const box = document.createElement("div");
-  box.className = "chart";
-  const h = document.createElement("h3");
-  h.textContent = `roofline on ${first.device}: achieved FLOP/s against FLOPs per byte (layers with FLOPs; the roofs measured)`;
-  const holder = document.createElement("div");
-  holder.className = "canvas-box";
-  const canvas = document.createElement("canvas");
-  canvas.id = "chart-roofline";
-  holder.append(canvas);
-  box.append(h, holder);
+  const { box, canvas } = chartFrame("roofline", `roofline on ${first.device}: achieved FLOP/s against FLOPs per byte (layers with FLOPs; the roofs measured)`);
   charts.push(new Chart(canvas, {
     type: "scatter",
     data: { datasets },
@@ -536,7 +519,8 @@ function rooflineBox(timed) {
   return box;
 }
 
-function chartBox(key, title, labels, datasets) {
+// A chart's frame: its box, its title and the canvas (id chart-<key>) the chart is drawn on.
+function chartFrame(key, title) {
   const box = document.createElement("div");
   box.className = "chart";
   const h = document.createElement("h3");
@@ -547,6 +531,11 @@ function chartBox(key, title, labels, datasets) {
   canvas.id = `chart-${key}`;
   holder.append(canvas);
   box.append(h, holder);
+  return { box, canvas };
+}
+
+function chartBox(key, title, labels, datasets) {
+  const { box, canvas } = chartFrame(key, title);
   charts.push(new Chart(canvas, {
     type: "bar",
     data: { labels, datasets },

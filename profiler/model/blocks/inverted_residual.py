@@ -91,10 +91,10 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
             act_node("act1", row.act),
         )
     kernels = row.k if isinstance(row.k, tuple) else (row.k,)
-    _check_groups(ctx, "k", len(kernels), mid_chs, "mixed depthwise kernels")
+    _check_split(ctx, "k", len(kernels), mid_chs, "mixed depthwise kernels")
     if expand is not None:
-        _check_groups(ctx, "exp_groups", row.exp_groups, min(in_chs, mid_chs), "expansion groups")
-    _check_groups(ctx, "pw_groups", row.pw_groups, min(mid_chs, out_chs), "projection groups")
+        _check_split(ctx, "exp_groups", row.exp_groups, min(in_chs, mid_chs), "expansion groups")
+    _check_split(ctx, "pw_groups", row.pw_groups, min(mid_chs, out_chs), "projection groups")
     nodes = sequence(
         expand,
         mixed_conv("conv_dw", mid_chs, mid_chs, kernels, ctx.stride, depthwise=True, dilation=row.dilation),
@@ -108,7 +108,7 @@ def plan(row: InvertedResidualRow, ctx: BlockContext) -> BlockPlan:
     return BlockPlan(Graph(nodes), out_chs)
 
 
-def _check_groups(ctx: BlockContext, field: str, groups: int, chs: int, what: str) -> None:
+def _check_split(ctx: BlockContext, field: str, groups: int, chs: int, what: str) -> None:
     """MixConv splits channels into groups: each needs one at least."""
     if groups > chs:
         raise SpecError.at((*ctx.loc, field), f"{groups} {what} over {chs} channels: at most one group per channel")

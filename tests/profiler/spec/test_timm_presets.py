@@ -39,6 +39,16 @@ def _hooked_macs(model: nn.Module, x: torch.Tensor) -> int:
     return total
 
 
+def _with_bn_statistics(model: nn.Module) -> nn.Module:
+    """``model`` with batch-norm statistics that are not the identity (a fresh model's would hide a BN's place)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
 def test_the_timm_presets_are_there() -> None:
     assert {"lcnet_050", "lcnet_075", "lcnet_100", "ghostnet_100"} <= set(TIMM)
     assert {"mobilenetv4_conv_small", "mobilenetv4_conv_medium", "mobilenetv4_conv_large"} <= set(TIMM)
@@ -65,12 +75,7 @@ def test_preset_equals_timms_model(name: str) -> None:
 @pytest.mark.parametrize("name", TIMM)
 def test_the_same_weights_give_timms_output(name: str) -> None:
     torch.manual_seed(0)
-    reference = timm.create_model(name, pretrained=False).eval()
-    with torch.no_grad():
-        for m in reference.modules():
-            if isinstance(m, nn.BatchNorm2d):  # statistics that are not the identity
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+    reference = _with_bn_statistics(timm.create_model(name, pretrained=False).eval())
     ours = build_model(parse_spec({"preset": name, "resolution": 96})).eval()
     theirs_state = [v for k, v in reference.state_dict().items()]
     ours_state = list(ours.state_dict().values())
@@ -94,12 +99,7 @@ def test_the_deployed_form_equals_timms_reparameterized_model(name: str) -> None
     from timm.utils import reparameterize_model
 
     torch.manual_seed(0)
-    trained = timm.create_model(name, pretrained=False).eval()
-    with torch.no_grad():
-        for m in trained.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
+    trained = _with_bn_statistics(timm.create_model(name, pretrained=False).eval())
     x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
         expected = trained(x)
