@@ -10,8 +10,13 @@ const FIGURES = [
 const CHARTED = [["macs", "MACs"], ["params", "parameters"], ["activations", "activations"]];
 // What bounds a layer (the roofline's verdict), as bar colours; layers with no verdict are grey.
 const BOUND_COLORS = { compute: "#2563eb", memory: "#ea580c", overhead: "#9ca3af" };
+const NO_BOUND = "#d1d5db";
+const ROOF_COLOR = "#111827";
+const BUDGET_COLOR = "#b91c1c";
+const [POINT_COLOR, FRONT_COLOR, OVER_BUDGET_COLOR] = ["#93c5fd", "#111827", "#d1d5db"];
 const BLOCK_PALETTE = ["#2563eb", "#ea580c", "#059669", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
 const charts = [];
+const FIELD_NAMES = { width_multiplier: "α", resolution: "ρ" };
 let currentJobs = [];
 let shown = null;
 
@@ -57,7 +62,77 @@ function showError(message) {
 
 function setBusy(busy, text = "") {
   $("run").disabled = busy;
-  $("status").textContent = text;
+  working($("status"), busy ? text : "");
+  if (!busy && text) $("status").textContent = text;
+}
+
+// A status line while something runs: a spinner and what it is doing.
+function working(status, text) {
+  if (!text) { status.replaceChildren(); return; }
+  status.replaceChildren(Object.assign(document.createElement("span"), { className: "spinner" }), text);
+}
+
+// The answer arrived: the status line names it with a link to it, and the page scrolls to it. One answer at a
+// time: a profile or comparison replaces a sweep's answer and the other way round.
+function arrived(status, section, title) {
+  const link = Object.assign(document.createElement("a"), { href: `#${section.id}`, textContent: title, className: "to-answer" });
+  link.addEventListener("click", (event) => { event.preventDefault(); section.scrollIntoView({ block: "start" }); });
+  status.replaceChildren("Done: ", link);
+  section.scrollIntoView({ block: "start" });
+}
+
+// ---- names -----------------------------------------------------------------------------------------------
+
+const resolutionText = (r) => [].concat(r).join("×");
+
+// A spec's first rows, as its name when it has none: "conv c64 k3, depthwise_separable c128 (+2 more)".
+function rowsName(spec) {
+  const stages = (spec && spec.stages) || [];
+  if (!stages.length) return "empty spec";
+  const row = (st) => [st.block, st.c !== undefined ? `c${st.c}` : "", st.k ? `k${st.k}` : "", st.n > 1 ? `×${st.n}` : "",
+    st.s > 1 ? `s${st.s}` : ""].filter(Boolean).join(" ");
+  const more = stages.length > 2 ? ` (+${stages.length - 2} more)` : "";
+  return stages.slice(0, 2).map(row).join(", ") + more;
+}
+
+// A design's name: the user's name, else the preset, else the spec's first rows; then its α and ρ.
+// ``d``: a report ({name, preset, spec}) or a stored list's summary ({name, preset, width_multiplier, resolution}).
+function designName(d, spec = d.spec) {
+  const base = d.name && d.name !== "None" ? d.name : d.preset || (spec ? rowsName(spec) : "custom spec");
+  const width = spec ? spec.width_multiplier : d.width_multiplier;
+  const resolution = spec ? spec.resolution : d.resolution;
+  return `${base}${width !== undefined && width !== null ? ` α ${width}` : ""}${resolution !== undefined && resolution !== null ? ` ρ ${resolutionText(resolution)}` : ""}`;
+}
+
+// A layer's name short enough for an axis (the full name is the tooltip's title): as is when it fits; else the
+// segments a comparison's two names share said once ("features.0: conv | conv_dw"); then, from the front, each
+// segment but the last cut to its first letter and its digits ("f.0.conv_dw", "l1.0.conv1"); then its end.
+const AXIS_CHARS = 22;
+function shortLabel(label, max = AXIS_CHARS) {
+  const text = String(label);
+  if (text.length <= max) return text;
+  const segment = (p) => (/^[A-Za-z_]{3,}\d*$/.test(p) ? p[0] + p.replace(/\D/g, "") : p);
+  // Names as lists of segments ([segments, how many may be cut]), joined by render; cut front to back until it fits.
+  const shorten = (names, render) => {
+    for (const [parts, n] of names) {
+      for (let i = 0; i < n && render().length > max; i++) parts[i] = segment(parts[i]);
+    }
+    return render();
+  };
+  const sides = text.split(" | ");
+  let out;
+  if (sides.length === 2) {
+    const [pa, pb] = sides.map((x) => x.split("."));
+    let k = 0;
+    while (k < pa.length - 1 && k < pb.length - 1 && pa[k] === pb[k]) k++;
+    const shared = pa.slice(0, k);
+    const [ra, rb] = [pa.slice(k), pb.slice(k)];
+    out = shorten([[shared, shared.length], [ra, ra.length - 1], [rb, rb.length - 1]], () => `${shared.length ? `${shared.join(".")}: ` : ""}${ra.join(".")} | ${rb.join(".")}`);
+  } else {
+    const words = text.split(" ").map((w) => w.split("."));
+    out = shorten(words.map((w) => [w, w.length - 1]), () => words.map((w) => w.join(".")).join(" "));
+  }
+  return out.length > max ? `…${out.slice(-(max - 1))}` : out;
 }
 
 // ---- inputs ----------------------------------------------------------------------------------------------
@@ -109,15 +184,22 @@ function memoryOptions() {
   return Object.keys(options).length ? options : null;
 }
 
+// What a run is doing, for the status line: "profiling mobilenet_v2 α 0.75 ρ 160…".
+function runningText(spec, other) {
+  const name = (sp) => designName(sp, sp);
+  return other ? `comparing ${name(spec)} with ${name(other)}…` : `profiling ${name(spec)}…`;
+}
+
 async function run() {
   $("error").hidden = true;
-  setBusy(true, "profiling…");
+  setBusy(true, "starting…");
   try {
     const batch = Number($("batch-a").value || 1);
     const latency = latencyOptions();
     if ($("compare-mode").checked) {
       const a = specOf("a");
       const b = specOf("b");
+      setBusy(true, runningText(a, b));
       // With latency, /compare times A against B in alternating chunks: B / A with its interval per runtime.
       const body = { a, b, batch_size: batch, ...(latency ? { latency: { ...latency, per_layer: false } } : {}) };
       const { status, data: answer } = await api("POST", "/compare", body);
@@ -128,17 +210,19 @@ async function run() {
         data.timed = [timedA, timedB];
       }
       show(data);
+      arrived($("status"), $("result"), $("result-title").textContent);
     } else {
       const body = { ...specOf("a"), batch_size: batch };
+      setBusy(true, runningText(body));
       if (latency) body.latency = latency;
       if (memoryOptions()) body.memory = memoryOptions();
       const { status, data } = await api("POST", "/profile", body);
-      if (status === 202) show((await follow([[data.id, ""]]))[0]);
-      else show(data);
+      show(status === 202 ? (await follow([[data.id, ""]]))[0] : data);
+      arrived($("status"), $("result"), $("result-title").textContent);
     }
-    setBusy(false, "");
+    $("run").disabled = false;
   } catch (e) {
-    setBusy(false, "");
+    setBusy(false, "Failed: see the message below.");
     showError(e instanceof ApiError ? e.message : `unexpected error: ${e}`);
   }
   refreshRecent();
@@ -193,11 +277,13 @@ async function cancel() {
 function show(result) {
   shown = result;
   $("result").hidden = false;
+  $("sweep-result").hidden = true;  // one answer at a time
   const isCompare = "a" in result && "b" in result;
   const title = isCompare ? `${label(result.a)} vs ${label(result.b)}` : label(result);
   $("result-title").textContent = title;
   const how = isCompare && result.alignment ? ` · layers aligned ${result.alignment.how}` : "";
-  $("result-meta").textContent = `id ${result.id} · ${result.created}${result.cached ? " · answered from the store" : ""}${how}`;
+  $("result-meta").textContent = `${when(result.created)}${result.cached ? " · answered from the store" : ""}${how}`;
+  $("result-meta").title = `stored as ${result.id}`;
   const url = new URL(location.href);
   url.search = `?id=${encodeURIComponent(result.id)}`;
   if (result.timed) url.search += `&latency=${result.timed.map((r) => encodeURIComponent(r.id)).join(",")}`;
@@ -219,9 +305,10 @@ function show(result) {
 }
 
 function label(report) {
-  const s = report.spec;
-  return `${report.name || report.preset || "spec"} (α ${s.width_multiplier}, ρ ${[].concat(s.resolution).join("×")}, batch ${report.batch_size})`;
+  return `${designName(report)}, batch ${report.batch_size}`;
 }
+
+const when = (created) => `${created.replace("T", " ").slice(0, 19)} UTC`;
 
 function totalsTable(columns, ratios) {
   const head = document.createElement("tr");
@@ -382,28 +469,41 @@ function drawCharts(sides, aligned) {
   const byName = sides.map(([, report]) => new Map(report.layers.map((l) => [l.name, l])));
   const slots = slotsOf(sides, aligned).filter((slot) => everyLayer || slot.names.some((n, i) => (byName[i].get(n)?.macs ?? 0) > 0));
   const names = slots.map((slot) => slot.label);
+  const both = sides.length > 1;
+  // A and B by colour, each named by its design; a single design's bars in A's colour, named by the figure.
+  const sideItems = (title) => sides.map(([side, report]) => ({ label: both ? `${side.toUpperCase()}: ${designName(report)}` : title, color: COLORS[side] }));
   const boxes = CHARTED.map(([key, title]) => chartBox(key, `${title} per layer`, names, sides.map(([side], i) => ({
-    label: sides.length > 1 ? side.toUpperCase() : title,
+    label: both ? side.toUpperCase() : title,
     data: slots.map((slot) => byName[i].get(slot.names[i])?.[key] ?? null),
     backgroundColor: COLORS[side],
-  }))));
+  })), sideItems(title)));
   const timed = sides.flatMap(([side, report]) => (report.latency || []).filter((l) => l.per_layer).map((l) => [side, l]));
   if (timed.length) {
     const which = everyLayer ? "every layer" : "conv/linear layers";
     const how = timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
-    boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}; colour: compute-, memory- or overhead-bound)`, names, timed.map(([side, lat]) => {
+    const series = timed.map(([side, lat]) => {
+      const where = runtimeName(lat) === "eager" ? lat.device : `${lat.device} ${runtimeName(lat)}`;
+      return both ? `${side.toUpperCase()} ${where}` : where;
+    });
+    const bounds = new Set(timed.flatMap(([, lat]) => lat.per_layer.layers.map((x) => x.bound || "none")));
+    const items = [
+      ...Object.entries(BOUND_COLORS).map(([bound, color]) => ({ label: `${bound}-bound`, color, muted: !bounds.has(bound) })),
+      { label: "no verdict", color: NO_BOUND, muted: !bounds.has("none") },
+      ...(both ? sides.map(([side]) => ({ label: `outline: ${side.toUpperCase()}`, color: COLORS[side], kind: "outline" })) : []),
+      ...(series.length > 1 ? [{ label: `bars in each slot, left to right: ${series.join(", ")}`, kind: "text" }] : []),
+    ];
+    boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}), coloured by what bounds it`, names, timed.map(([side, lat], k) => {
       // A runtime's row (a fused node) stands at the first spec layer it covers.
       const byLayer = new Map(lat.per_layer.layers.map((x) => [x.layers && x.layers.length ? x.layers[0] : x.name, x]));
       const at = side === "b" ? 1 : 0;
-      const where = runtimeName(lat) === "eager" ? lat.device : `${lat.device} ${runtimeName(lat)}`;
       return {
-        label: sides.length > 1 ? `${side.toUpperCase()} ${where}` : where,
+        label: series[k],
         data: slots.map((slot) => byLayer.get(slot.names[at])?.median_ms ?? null),
-        backgroundColor: slots.map((slot) => BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || "#d1d5db"),
+        backgroundColor: slots.map((slot) => BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || NO_BOUND),
         borderColor: COLORS[side],
-        borderWidth: sides.length > 1 ? 1 : 0,
+        borderWidth: both ? 1 : 0,
       };
-    })));
+    }), items));
     boxes.push(rooflineBox(timed));
   }
   const withMemory = sides.filter(([, report]) => report.memory);
@@ -420,11 +520,10 @@ function memoryBox(sides) {
     return `${sides.length > 1 ? side.toUpperCase() + ": " : ""}peak ${short(m.peak_activation_bytes)}B at ${m.peak_layer}${fits}`;
   };
   const title = `activation memory over the forward (${sides[0][1].memory.dtype}; ${sides.map(describe).join("; ")})`;
-  const { box, canvas } = chartFrame("memory", title);
-  box.id = "memory-chart";
   const longest = sides.reduce((a, b) => (b[1].memory.timeline.length > a[1].memory.timeline.length ? b : a));
   const labels = longest[1].memory.timeline.map((step, i) => `${i} ${step.name}`);
   const datasets = [];
+  const items = [];
   for (const [side, report] of sides) {
     const m = report.memory;
     const peakAt = m.timeline.findIndex((step) => step.name === m.peak_layer);
@@ -445,25 +544,42 @@ function memoryBox(sides) {
       pointRadius: 0,
       stepped: true,
     });
+    items.push({ label: `${prefix}deployment (live bytes)`, color: COLORS[side], kind: "line" },
+      { label: `${prefix}PyTorch eager`, color: COLORS[side], kind: "dashed" },
+      { label: `${prefix}peak`, color: COLORS[side], kind: "dot" });
     if (m.budget_bytes != null) {
-      datasets.push({ label: `${prefix}budget`, data: m.timeline.map(() => m.budget_bytes), borderColor: "#b91c1c", pointRadius: 0 });
+      datasets.push({ label: `${prefix}budget`, data: m.timeline.map(() => m.budget_bytes), borderColor: BUDGET_COLOR, pointRadius: 0 });
+      items.push({ label: `${prefix}budget ${short(m.budget_bytes)}B`, color: BUDGET_COLOR, kind: "line" });
     }
   }
+  const { box, canvas } = chartFrame("memory", title, items);
+  box.id = "memory-chart";
   charts.push(new Chart(canvas, {
     type: "line",
     data: { labels, datasets },
     options: {
       animation: false,
       maintainAspectRatio: false,
-      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${full(c.raw)} B` } } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${full(c.raw)} B` } } },
       scales: {
-        x: { ticks: { autoSkip: true, maxRotation: 60, font: { size: 9 } } },
+        x: { ticks: { ...CATEGORY_TICKS, callback: axisLabel } },
         y: { beginAtZero: true, ticks: { callback: (v) => short(v) } },
       },
     },
   }));
   return box;
 }
+
+// A block's colour on the roofline: eight distinct ones, or, for more blocks, hues in the network's order.
+function blockColor(i, n) {
+  return n <= BLOCK_PALETTE.length ? BLOCK_PALETTE[i] : `hsl(${Math.round((300 * i) / (n - 1))} 75% 42%)`;
+}
+
+// Labels on a log axis at the powers of ten only (1, 10, 100…): the steps between are unlabelled gridlines.
+const decadeTick = (v) => {
+  const p = Math.log10(v);
+  return Math.abs(p - Math.round(p)) < 1e-9 ? short(v) : null;
+};
 
 // Log-log roofline: each timed layer with FLOPs is a point (intensity, achieved FLOP/s), coloured by its block;
 // the device's measured roofs are the lines. Several sides share one chart (circles for A, triangles for B).
@@ -472,34 +588,48 @@ function rooflineBox(timed) {
   const roofs = first.roofs;
   const datasets = [];
   const xs = [];
-  for (const [side, lat] of timed) {
+  const blocks = [];  // every side's blocks in order, one colour each
+  const perSide = timed.map(([side, lat]) => {
     const byBlock = new Map();
     for (const layer of lat.per_layer.layers) {
       if (!layer.intensity || !layer.achieved_flops_per_s) continue;  // no FLOPs: not on a log-log roofline
       const name = layer.layers && layer.layers.length ? layer.layers.join(" + ") : layer.name;  // a runtime's fused node
       const block = name.split(".").slice(0, 2).join(".");
       if (!byBlock.has(block)) byBlock.set(block, []);
+      if (!blocks.includes(block)) blocks.push(block);
       byBlock.get(block).push({ x: layer.intensity, y: layer.achieved_flops_per_s, name, bound: layer.bound });
       xs.push(layer.intensity);
     }
-    [...byBlock.entries()].forEach(([block, points], i) => datasets.push({
-      type: "scatter",
-      label: timed.length > 1 ? `${side.toUpperCase()} ${block}` : block,
-      data: points,
-      pointStyle: side === "b" ? "triangle" : "circle",
-      pointRadius: 4,
-      backgroundColor: BLOCK_PALETTE[i % BLOCK_PALETTE.length],
-    }));
+    return [side, byBlock];
+  });
+  const color = (block) => blockColor(blocks.indexOf(block), blocks.length);
+  for (const [side, byBlock] of perSide) {
+    for (const [block, points] of byBlock) {
+      datasets.push({
+        type: "scatter",
+        label: timed.length > 1 ? `${side.toUpperCase()} ${block}` : block,
+        data: points,
+        pointStyle: side === "b" ? "triangle" : "circle",
+        pointRadius: 4,
+        backgroundColor: color(block),
+      });
+    }
   }
+  const items = blocks.map((block) => ({ label: block, color: color(block), kind: "dot" }));
+  const sidesShown = [...new Set(timed.map(([side]) => side))];
+  if (sidesShown.length > 1) items.push({ label: "● A", kind: "text" }, { label: "▲ B", kind: "text" });
   const peak = roofs && roofs.flops_per_s[first.dtype];
   if (peak && roofs.bytes_per_s && xs.length) {
     const lo = Math.min(...xs, peak / roofs.bytes_per_s) / 4;
     const hi = Math.max(...xs, peak / roofs.bytes_per_s) * 4;
     const ridge = peak / roofs.bytes_per_s;
-    datasets.push({ type: "line", label: `memory roof ${short(roofs.bytes_per_s)}B/s`, data: [{ x: lo, y: lo * roofs.bytes_per_s }, { x: ridge, y: peak }], borderColor: "#111827", borderWidth: 1.5, pointRadius: 0 });
-    datasets.push({ type: "line", label: `compute roof ${short(peak)}FLOP/s (${first.dtype})`, data: [{ x: ridge, y: peak }, { x: hi, y: peak }], borderColor: "#111827", borderDash: [6, 3], borderWidth: 1.5, pointRadius: 0 });
+    const memoryRoof = `memory roof ${short(roofs.bytes_per_s)}B/s`;
+    const computeRoof = `compute roof ${short(peak)}FLOP/s (${first.dtype})`;
+    datasets.push({ type: "line", label: memoryRoof, data: [{ x: lo, y: lo * roofs.bytes_per_s }, { x: ridge, y: peak }], borderColor: ROOF_COLOR, borderWidth: 1.5, pointRadius: 0 });
+    datasets.push({ type: "line", label: computeRoof, data: [{ x: ridge, y: peak }, { x: hi, y: peak }], borderColor: ROOF_COLOR, borderDash: [6, 3], borderWidth: 1.5, pointRadius: 0 });
+    items.push({ label: memoryRoof, color: ROOF_COLOR, kind: "line" }, { label: computeRoof, color: ROOF_COLOR, kind: "dashed" });
   }
-  const { box, canvas } = chartFrame("roofline", `roofline on ${first.device}: achieved FLOP/s against FLOPs per byte (layers with FLOPs; the roofs measured)`);
+  const { box, canvas } = chartFrame("roofline", `roofline on ${first.device}: achieved FLOP/s against FLOPs per byte (layers with FLOPs, coloured by block; the roofs measured)`, items);
   charts.push(new Chart(canvas, {
     type: "scatter",
     data: { datasets },
@@ -507,20 +637,43 @@ function rooflineBox(timed) {
       animation: false,
       maintainAspectRatio: false,
       plugins: {
-        legend: { display: datasets.length <= 12, labels: { boxWidth: 10, font: { size: 9 } } },
+        legend: { display: false },
         tooltip: { callbacks: { label: (c) => c.raw.name ? `${c.raw.name}: ${short(c.raw.y)}FLOP/s at ${c.raw.x.toFixed(2)} FLOP/B (${c.raw.bound})` : c.dataset.label } },
       },
       scales: {
-        x: { type: "logarithmic", title: { display: true, text: "FLOPs per byte" }, ticks: { callback: (v) => short(v) } },
-        y: { type: "logarithmic", title: { display: true, text: "FLOP/s" }, ticks: { callback: (v) => short(v) } },
+        x: { type: "logarithmic", title: { display: true, text: "FLOPs per byte" }, ticks: { callback: decadeTick, autoSkip: true, maxRotation: 0 } },
+        y: { type: "logarithmic", title: { display: true, text: "FLOP/s" }, ticks: { callback: decadeTick } },
       },
     },
   }));
   return box;
 }
 
-// A chart's frame: its box, its title and the canvas (id chart-<key>) the chart is drawn on.
-function chartFrame(key, title) {
+// A legend: one entry per colour (a box, a line, a dashed line, a dot, an outline), or a note in words.
+function legendOf(key, items) {
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  legend.id = `legend-${key}`;
+  legend.append(...items.map((item) => {
+    const entry = document.createElement("span");
+    entry.className = "legend-item";
+    entry.title = item.label;
+    if (item.kind !== "text") {
+      const swatch = document.createElement("i");
+      swatch.className = `swatch ${item.kind || "box"}`;
+      swatch.style.color = item.color;
+      if (["box", "dot", "hatched"].includes(item.kind || "box")) swatch.style.backgroundColor = item.color;
+      entry.append(swatch);
+    }
+    entry.append(Object.assign(document.createElement("span"), { textContent: item.label }));
+    if (item.muted) entry.classList.add("absent");
+    return entry;
+  }));
+  return legend;
+}
+
+// A chart's frame: its box, its title, its legend and the canvas (id chart-<key>) the chart is drawn on.
+function chartFrame(key, title, items) {
   const box = document.createElement("div");
   box.className = "chart";
   const h = document.createElement("h3");
@@ -530,12 +683,19 @@ function chartFrame(key, title) {
   const canvas = document.createElement("canvas");
   canvas.id = `chart-${key}`;
   holder.append(canvas);
-  box.append(h, holder);
+  box.append(h, legendOf(key, items), holder);
   return { box, canvas };
 }
 
-function chartBox(key, title, labels, datasets) {
-  const { box, canvas } = chartFrame(key, title);
+// A category axis: names shortened (shortLabel; the tooltip's title is the full name), skipped where they would
+// overlap.
+const CATEGORY_TICKS = { autoSkip: true, autoSkipPadding: 6, maxRotation: 60, font: { size: 10 } };
+function axisLabel(value) {
+  return shortLabel(this.getLabelForValue(value));
+}
+
+function chartBox(key, title, labels, datasets, items) {
+  const { box, canvas } = chartFrame(key, title, items);
   charts.push(new Chart(canvas, {
     type: "bar",
     data: { labels, datasets },
@@ -543,11 +703,11 @@ function chartBox(key, title, labels, datasets) {
       animation: false,
       maintainAspectRatio: false,
       plugins: {
-        legend: { display: datasets.length > 1 },
+        legend: { display: false },
         tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${full(c.raw)}` } },
       },
       scales: {
-        x: { ticks: { autoSkip: true, maxRotation: 60, font: { size: 9 } } },
+        x: { ticks: { ...CATEGORY_TICKS, callback: axisLabel } },
         y: { beginAtZero: true, ticks: { callback: (v) => short(v) } },
       },
     },
@@ -586,14 +746,16 @@ function sweepRequest() {
 async function runSweep() {
   $("error").hidden = true;
   $("sweep-run").disabled = true;
-  $("sweep-status").textContent = "counting…";
   try {
-    const { status, data } = await api("POST", "/sweep", sweepRequest());
+    const request = sweepRequest();
+    const sizes = Object.entries(request.grid).map(([field, values]) => `${values.length} ${FIELD_NAMES[field] || field}`);
+    working($("sweep-status"), `sweeping ${request.base.preset} over ${sizes.join(" × ")}: counting…`);
+    const { status, data } = await api("POST", "/sweep", request);
     if (status === 202) await followSweep(data.id);
     else showSweep(data);
-    $("sweep-status").textContent = "";
+    arrived($("sweep-status"), $("sweep-result"), $("sweep-result-title").textContent);
   } catch (e) {
-    $("sweep-status").textContent = "";
+    $("sweep-status").textContent = "Failed: see the message above.";
     showError(e instanceof ApiError ? e.message : `unexpected error: ${e}`);
   } finally {
     $("sweep-run").disabled = false;
@@ -605,15 +767,18 @@ async function followSweep(id) {
   currentSweep = id;
   $("sweep-cancel").hidden = false;
   $("sweep-progress").hidden = false;
+  let scrolled = false;
   try {
     for (;;) {
       const { data } = await api("GET", `/jobs/${id}`);
       $("sweep-progress").max = data.points_to_measure || 1;
       $("sweep-progress").value = data.points_measured;
-      $("sweep-status").textContent =
-        `measuring: ${data.points_measured} / ${data.points_to_measure} points · ${data.elapsed_s.toFixed(1)} s · ${data.state}`;
+      working($("sweep-status"),
+        `measuring: ${data.points_measured} / ${data.points_to_measure} points · ${data.elapsed_s.toFixed(1)} s · ${data.state}`);
       const partial = data.report || (await api("GET", `/sweeps/${id}`)).data;
       showSweep(partial);
+      if (!scrolled) $("sweep-result").scrollIntoView({ block: "start" });  // the counts come first, latency fills in
+      scrolled = true;
       if (data.report) {
         if (data.state === "cancelled") throw new ApiError("the sweep was cancelled; the points measured are shown");
         return;
@@ -635,8 +800,9 @@ const medianOf = (point) => {
 function showSweep(body) {
   shownSweep = body;
   $("sweep-result").hidden = false;
+  $("result").hidden = true;  // one answer at a time
   const measured = body.pareto_objectives.includes("latency_ms");
-  $("sweep-result-title").textContent = `${body.name || body.preset || "sweep"}: ${body.fields.join(" × ")}`;
+  $("sweep-result-title").textContent = `${body.name || body.preset || "sweep"}: ${body.fields.map((f) => FIELD_NAMES[f] || f).join(" × ")}`;
   const state = body.state ? ` · ${body.state}, ${body.points_measured} / ${body.points_to_measure} measured` : "";
   $("sweep-result-meta").textContent =
     `${body.points.length} points · ${body.errors} with errors · ${body.pareto.length} on the Pareto front${state}`;
@@ -660,8 +826,13 @@ function drawScatter(body, yKey) {
   const points = body.points.map((p, i) => ({ p, i })).filter(({ p }) => p.totals && value(p) !== null);
   const asXY = ({ p, i }) => ({ x: p.totals.params, y: value(p), i });
   const yTitle = yKey === "latency" ? "latency, median (ms)" : "MACs";
-  const shaded = body.points.some((p) => p.memory && p.memory.fits === false) ? "; pale: over the memory budget" : "";
-  $("scatter-title").textContent = `${yTitle} against parameters (log axes; Pareto front in black${shaded})`;
+  const shaded = body.points.some((p) => p.memory && p.memory.fits === false);
+  $("scatter-title").textContent = `${yTitle} against parameters (log axes)`;
+  $("legend-sweep").replaceWith(legendOf("sweep", [
+    { label: "design", color: POINT_COLOR, kind: "dot" },
+    { label: "on the Pareto front", color: FRONT_COLOR, kind: "dot" },
+    ...(shaded ? [{ label: "over the memory budget", color: OVER_BUDGET_COLOR, kind: "dot" }] : []),
+  ]));
   const old = charts.findIndex((c) => c.canvas.id === "chart-sweep");
   if (old >= 0) charts.splice(old, 1)[0].destroy();
   charts.push(new Chart($("chart-sweep"), {
@@ -669,8 +840,8 @@ function drawScatter(body, yKey) {
     data: {
       datasets: [
         { label: "point", data: points.filter(({ i }) => !front.has(i)).map(asXY),
-          backgroundColor: points.filter(({ i }) => !front.has(i)).map(({ p }) => (p.memory && p.memory.fits === false ? "#e5e7eb" : "#93c5fd")) },
-        { label: "Pareto front", data: points.filter(({ i }) => front.has(i)).map(asXY), backgroundColor: "#111827",
+          backgroundColor: points.filter(({ i }) => !front.has(i)).map(({ p }) => (p.memory && p.memory.fits === false ? OVER_BUDGET_COLOR : POINT_COLOR)) },
+        { label: "Pareto front", data: points.filter(({ i }) => front.has(i)).map(asXY), backgroundColor: FRONT_COLOR,
           pointRadius: 5 },
       ],
     },
@@ -678,6 +849,7 @@ function drawScatter(body, yKey) {
       animation: false,
       maintainAspectRatio: false,
       plugins: {
+        legend: { display: false },
         tooltip: {
           callbacks: {
             label: (c) => {
@@ -692,7 +864,7 @@ function drawScatter(body, yKey) {
         },
       },
       scales: {
-        x: { type: "logarithmic", title: { display: true, text: "parameters" }, ticks: { callback: (v) => short(v) } },
+        x: { type: "logarithmic", title: { display: true, text: "parameters" }, ticks: { callback: (v) => short(v), maxRotation: 0, autoSkipPadding: 12 } },
         y: { type: "logarithmic", title: { display: true, text: yTitle }, ticks: { callback: (v) => short(v) } },
       },
     },
@@ -736,7 +908,7 @@ function heatmap(body, title, valueOf, format) {
       if (!v) { td.textContent = p && p.error ? "error" : "–"; continue; }
       const t = hi > lo ? (Math.log(v) - lo) / (hi - lo) : 0;
       td.textContent = format(v);
-      td.style.background = `hsl(${220 - 200 * t} 80% ${85 - 25 * t}%)`;
+      td.style.background = heatColor(t);
       td.title = `α ${JSON.parse(a)}, ρ ${JSON.parse(r)}: ${full(v)}`;
       if (front.has(i)) td.className = "pareto";
       if (p.memory && p.memory.fits === false) {
@@ -745,8 +917,23 @@ function heatmap(body, title, valueOf, format) {
       }
     }
   }
-  return table;
+  const box = document.createElement("div");
+  box.className = "heatmap-box";
+  const shaded = body.points.some((p) => p.memory && p.memory.fits === false);
+  const scale = { label: `${format(Math.exp(lo))} → ${format(Math.exp(hi))} (log scale)`, kind: "scale" };
+  const legend = legendOf(`heatmap-${title.split(" ")[0].toLowerCase()}`, [
+    scale,
+    { label: "on the Pareto front", color: FRONT_COLOR, kind: "outline" },
+    ...(shaded ? [{ label: "over the memory budget", color: "#9ca3af", kind: "hatched" }] : []),
+  ]);
+  legend.querySelector(".swatch.scale").style.background =
+    `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map(heatColor).join(", ")})`;
+  box.append(table, legend);
+  return box;
 }
+
+// A heatmap cell's colour for its place t in [0, 1] between the smallest and the largest value (log scale).
+const heatColor = (t) => `hsl(${220 - 200 * t} 80% ${85 - 25 * t}%)`;
 
 // ---- stored results --------------------------------------------------------------------------------------
 
@@ -788,6 +975,31 @@ function entryFigures(item) {
   return profileFigures(item);
 }
 
+// A stored result's name, from the list's summary: its design (name or preset, α, ρ), never its id.
+function entryName(item) {
+  if (item.kind === "compare" && item.a && item.b) return `${designName(item.a)} vs ${designName(item.b)}`;
+  if (item.kind === "sweep") return `${item.name || item.preset || "custom spec"}: ${(item.fields || []).map((f) => FIELD_NAMES[f] || f).join(" × ")}`;
+  return designName(item);
+}
+
+// A design with neither a name nor a preset is named by its spec's first rows, which the list does not carry:
+// fetched once per result (results do not change) and put in place when they come.
+const specNames = new Map();
+async function nameFromSpec(item, link) {
+  const sides = item.kind === "compare" ? [item.a, item.b] : item.kind === "profile" ? [item] : [];
+  if (!sides.some((d) => d && !d.name && !d.preset)) return;
+  try {
+    if (!specNames.has(item.id)) {
+      specNames.set(item.id, api("GET", `/profiles/${encodeURIComponent(item.id)}`).then(({ data }) =>
+        (item.kind === "compare" ? `${designName(data.a)} vs ${designName(data.b)}` : designName(data))));
+    }
+    link.textContent = await specNames.get(item.id);
+    link.title = `${link.textContent} (stored as ${item.id})`;
+  } catch {
+    specNames.delete(item.id);  // keep the summary's name; try again on the next refresh
+  }
+}
+
 async function refreshRecent() {
   try {
     const { data } = await api("GET", `/profiles?${recentQuery()}`);
@@ -801,7 +1013,9 @@ async function refreshRecent() {
       li.dataset.kind = item.kind;
       const a = document.createElement("a");
       a.href = `/?id=${encodeURIComponent(item.id)}`;
-      a.textContent = item.name || item.id;
+      a.textContent = entryName(item);
+      a.title = `${a.textContent} (stored as ${item.id})`;
+      nameFromSpec(item, a);
       a.addEventListener("click", (event) => {  // open here, keeping the list's page and filters
         if (event.ctrlKey || event.metaKey || event.shiftKey) return;
         event.preventDefault();
@@ -809,11 +1023,13 @@ async function refreshRecent() {
         openStored(item.id);
       });
       const kind = Object.assign(document.createElement("span"), { className: "kind", textContent: item.kind });
-      const when = Object.assign(document.createElement("span"), { className: "muted", textContent: item.created.replace("T", " ").slice(0, 19) + " UTC" });
+      const head = Object.assign(document.createElement("div"), { className: "entry-head" });
+      head.append(a, kind);
+      const created = Object.assign(document.createElement("span"), { className: "muted", textContent: when(item.created) });
       const figures = document.createElement("div");
       figures.className = "figures";
       figures.append(...entryFigures(item));
-      li.append(a, kind, when, figures);
+      li.append(head, created, figures);
       return li;
     }));
     const last = Math.min(recentOffset + data.items.length, data.total);
@@ -837,7 +1053,6 @@ function loadIntoForm(result) {
     $(`width-${side}`).value = "";
     $(`resolution-${side}`).value = "";
     $(`spec-${side}`).value = JSON.stringify(report.spec, null, 1);
-    $(`spec-${side}`).closest("details").open = true;
   };
   const isCompare = "a" in result && "b" in result;
   if (isCompare) {
@@ -878,7 +1093,7 @@ async function openStored(id) {
     if (data.kind === "sweep") {
       loadSweepIntoForm(data);
       showSweep(data);
-      $("sweep-result").scrollIntoView();
+      $("sweep-result").scrollIntoView({ block: "start" });
       return;
     }
     const timedIds = (new URLSearchParams(location.search).get("latency") || "").split(",").filter(Boolean);
@@ -887,7 +1102,7 @@ async function openStored(id) {
     }
     loadIntoForm(data);
     show(data);
-    $("result").scrollIntoView();
+    $("result").scrollIntoView({ block: "start" });
   } catch (e) {
     showError(e.message);
   }
