@@ -7,7 +7,9 @@ under CI (``CI=true``) a missing browser is a failure, not a skip.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,7 +144,8 @@ def test_profile_a_preset_then_compare_two(page, server: str) -> None:
 
     # Both runs are in the stored list, newest first.
     page.wait_for_function("document.querySelectorAll('#recent-list li').length >= 2")
-    assert page.text_content("#recent-list li:first-child").startswith("mobilenet_v2 vs mobilenet_v2")
+    newest = page.text_content("#recent-list li:first-child a")
+    assert newest == "mobilenet_v2 α 1 ρ 224 vs mobilenet_v2 α 0.5 ρ 224", newest
 
 
 def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:
@@ -164,6 +167,35 @@ def test_latency_job_shows_progress_then_the_per_layer_chart(page) -> None:
     assert any(label.startswith("memory roof") for label in labels)
     assert any(label.startswith("compute roof") for label in labels)
     assert "features.0" in labels and _painted_pixels(page, "chart-roofline") > 2000
+
+    # Legends right above their charts: the bars' colours are what bounds each layer, each colour named; the
+    # roofline's dots one colour per block, each named, and its two roofs.
+    bound_colours = {
+        "compute-bound": "#2563eb",
+        "memory-bound": "#ea580c",
+        "overhead-bound": "#9ca3af",
+        "no verdict": "#d1d5db",
+    }
+    bars = dict(_legend(page, "latency"))
+    assert bars == {label: _rgb(colour) for label, colour in bound_colours.items()}, bars
+    used = page.evaluate("new Set(Chart.getChart('chart-latency').data.datasets[0].backgroundColor).size")
+    drawn = page.evaluate("[...new Set(Chart.getChart('chart-latency').data.datasets[0].backgroundColor)]")
+    assert used >= 1 and {_rgb(c) for c in drawn} <= set(bars.values())
+    dots = page.evaluate(
+        "Chart.getChart('chart-roofline').data.datasets.filter(d => d.type === 'scatter')"
+        ".map(d => [d.label, d.backgroundColor])"
+    )
+    legend = _legend(page, "roofline")
+    assert [(label, colour) for label, colour in legend[: len(dots)]] == [
+        (label, _css_rgb(page, c)) for label, c in dots
+    ]
+    assert len({colour for _, colour in legend[: len(dots)]}) == len(dots)  # no two blocks share a colour
+    assert [label.split(" ")[0:2] for label, _ in legend[len(dots) :]] == [["memory", "roof"], ["compute", "roof"]]
+    # The roofline's axes: labels at the powers of ten, none over another.
+    for axis in ("x", "y"):
+        ticks = _tick_labels(page, "chart-roofline", axis)
+        assert len(ticks) >= 2 and _overlapping(ticks) == [], (axis, [t["label"] for t in ticks])
+    assert _overlapping(_tick_labels(page, "chart-latency")) == []
     page.screenshot(path=ARTIFACTS / "dashboard-latency.png", full_page=True)
 
 
@@ -187,7 +219,6 @@ def test_runtimes_chosen_on_the_page_each_get_a_row_and_a_per_layer_series(page)
 
 
 def test_a_bad_spec_shows_the_servers_detail(page) -> None:
-    page.click("summary")
     page.fill("#spec-a", '{"stages": [{"block": "conv", "c": 0}]}')
     page.click("#run")
     page.wait_for_selector("#error:not([hidden])")
@@ -233,6 +264,10 @@ def test_memory_over_the_forward_with_its_peak_and_a_sweep_shaded_by_a_budget(pa
     title = page.text_content("#memory-chart h3")
     assert "at features.2.conv_pw" in title and "over the" in title and "budget" in title, title
     assert _painted_pixels(page, "chart-memory") > 2000
+    legend = _legend(page, "memory")
+    assert [label for label, _ in legend] == ["deployment (live bytes)", "PyTorch eager", "peak", "budget 262.1 kB"]
+    assert [colour for _, colour in legend] == [_rgb("#2563eb")] * 3 + [_rgb("#b91c1c")]
+    assert _overlapping(_tick_labels(page, "chart-memory")) == []
     page.screenshot(path=ARTIFACTS / "dashboard-memory.png", full_page=True)
 
     page.select_option("#sweep-preset", "mobilenet_v2")
@@ -249,6 +284,15 @@ def test_memory_over_the_forward_with_its_peak_and_a_sweep_shaded_by_a_budget(pa
         "table.heatmap", "ts => ts.map(t => t.querySelectorAll('td.over-budget').length)"
     )
     assert shaded == [len(misses), len(misses)]  # the MACs and the memory heatmaps
+    # Each heatmap's legend under it: the colour scale, the front's outline, the budget's hatching.
+    for box in page.query_selector_all(".heatmap-box"):
+        table, legend = box.query_selector("table").bounding_box(), box.query_selector(".legend").bounding_box()
+        assert 0 <= legend["y"] - (table["y"] + table["height"]) <= 12 and legend["width"] > 0
+        assert [e.text_content() for e in box.query_selector_all(".legend-item")][1:] == [
+            "on the Pareto front",
+            "over the memory budget",
+        ]
+    assert [label for label, _ in _legend(page, "sweep")] == ["design", "on the Pareto front", "over the memory budget"]
     page.uncheck("#sweep-memory")
 
 
@@ -422,8 +466,6 @@ def test_compare_with_latency_on_both_sides(page) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     one = {"in_channels": 32, "resolution": 64, "classifier": None}
     page.check("#compare-mode")
-    page.click("#form-a summary")
-    page.click("#form-b summary")
     page.fill("#spec-a", json.dumps({**one, "name": "normal", "stages": [{"block": "conv", "c": 64, "k": 3}]}))
     page.fill(
         "#spec-b", json.dumps({**one, "name": "separable", "stages": [{"block": "depthwise_separable", "c": 64}]})
@@ -503,3 +545,362 @@ def test_usable_at_800_px_and_by_keyboard(browser, server: str) -> None:
     tab_to("recent-filter")  # the stored list, after the results, in reading order
     page.screenshot(path=ARTIFACTS / "dashboard-800px.png", full_page=True)
     context.close()
+
+
+# ---- what a newcomer sees: checked by where things are on the page and how big they are ----------------------
+
+WIDTHS = (1400, 1024, 800)
+
+# Each tick label of a chart's axis as drawn (Chart.js's own label items): its text and the four corners of its
+# box on the canvas, from the anchor, alignment, baseline and rotation the chart draws it with.
+_TICK_BOXES = """([id, axis]) => {
+  const chart = Chart.getChart(id);
+  const scale = chart.scales[axis];
+  const ctx = chart.ctx;
+  return scale.getLabelItems().filter((item) => item.label !== null && item.label !== undefined && item.label !== "")
+    .map((item) => {
+      const text = [].concat(item.label);
+      ctx.save();
+      ctx.font = item.font.string;
+      const w = Math.max(...text.map((t) => ctx.measureText(String(t)).width));
+      ctx.restore();
+      const h = item.font.lineHeight * text.length;
+      const o = item.options;
+      const x0 = o.textAlign === "right" ? -w : o.textAlign === "center" ? -w / 2 : 0;
+      const y0 = item.textOffset + (o.textBaseline === "middle" ? -h / 2 : o.textBaseline === "bottom" ? -h : 0);
+      const [c, s] = [Math.cos(o.rotation), Math.sin(o.rotation)];
+      const corners = [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h]].map(([x, y]) =>
+        [o.translation[0] + x * c - y * s, o.translation[1] + x * s + y * c]);
+      return { label: text.join(" "), corners, rotation: o.rotation };
+    });
+}"""
+
+
+def _tick_labels(page, canvas_id: str, axis: str = "x") -> list[dict]:
+    return page.evaluate(_TICK_BOXES, [canvas_id, axis])
+
+
+def _overlapping(labels: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of tick labels whose boxes overlap (the separating-axis test: boxes of one rotation are apart when
+    their projections on the text's direction or on its normal are apart)."""
+
+    def apart(a: dict, b: dict) -> bool:
+        angle = a["rotation"]
+        axes = [(math.cos(angle), math.sin(angle)), (-math.sin(angle), math.cos(angle))]
+        for ux, uy in axes:
+            pa = [x * ux + y * uy for x, y in a["corners"]]
+            pb = [x * ux + y * uy for x, y in b["corners"]]
+            if max(pa) <= min(pb) + slack or max(pb) <= min(pa) + slack:
+                return True
+        return False
+
+    return [(a["label"], b["label"]) for i, a in enumerate(labels) for b in labels[i + 1 :] if not apart(a, b)]
+
+
+def _box(page, selector: str) -> dict:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not displayed"
+    return box
+
+
+def _in_view(page, selector: str) -> bool:
+    """The element is displayed and lies entirely within the window as scrolled now."""
+    box = _box(page, selector)
+    view = page.viewport_size
+    return (
+        box["width"] > 0
+        and box["height"] > 0
+        and box["y"] >= -1
+        and box["y"] + box["height"] <= view["height"] + 1
+        and box["x"] >= -1
+        and box["x"] + box["width"] <= view["width"] + 1
+    )
+
+
+def _inside(inner: dict, outer: dict, slack: float = 1) -> bool:
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
+
+
+def _legend(page, key: str) -> list[tuple[str, str]]:
+    """The legend of the chart on canvas ``chart-<key>``, checked to be shown inside its chart's box right above
+    its canvas, as wide as it; its entries as (label, swatch colour)."""
+    chart = f".chart:has(#chart-{key})"
+    legend, canvas, box = _box(page, f"#legend-{key}"), _box(page, f"#chart-{key}"), _box(page, chart)
+    assert legend["width"] > 0 and legend["height"] > 0, key
+    assert _inside(legend, box), (key, legend, box)
+    assert 0 <= canvas["y"] - (legend["y"] + legend["height"]) <= 12, (key, legend, canvas)  # right above it
+    assert legend["x"] >= canvas["x"] - 12 and legend["x"] + legend["width"] <= canvas["x"] + canvas["width"] + 12
+    return [
+        tuple(entry)
+        for entry in page.eval_on_selector_all(
+            f"#legend-{key} .legend-item",
+            """items => items.map(i => { const s = i.querySelector('.swatch');
+                 const st = s && getComputedStyle(s);
+                 const clear = 'rgba(0, 0, 0, 0)';
+                 const colour = !s ? '' : st.backgroundColor !== clear ? st.backgroundColor
+                   : st.borderTopWidth !== '0px' && st.borderTopStyle !== 'none' && st.borderTopColor !== clear
+                     ? st.borderTopColor : st.borderBottomColor;
+                 return [i.textContent, colour]; })""",
+        )
+    ]
+
+
+def _rgb(colour: str) -> str:
+    """A chart's colour (#rrggbb or hsl(h s% l%)) as the browser computes it, rgb(r, g, b)."""
+    if colour.startswith("#"):
+        r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        return f"rgb({r}, {g}, {b})"
+    return colour
+
+
+def _css_rgb(page, colour: str) -> str:
+    return page.evaluate(
+        "(c) => { const e = document.createElement('i'); e.style.color = c; document.body.append(e);"
+        " const v = getComputedStyle(e).color; e.remove(); return v; }",
+        colour,
+    )
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+# Of points every 20 px over a panel, the share farther than 24 px from anything drawn in it (a control's box,
+# a line of text): the panel's blank space. What a closed <details> or [hidden] holds is not drawn.
+_BLANK = """(selector) => {
+  const panel = document.querySelector(selector);
+  const r = panel.getBoundingClientRect();
+  const shown = (e) => e.checkVisibility({ contentVisibilityAuto: true, visibilityProperty: true });
+  const controls = [...panel.querySelectorAll("input, select, textarea, button, progress")].filter(shown)
+    .map((e) => e.getBoundingClientRect());
+  const texts = [];
+  const walker = document.createTreeWalker(panel, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!node.textContent.trim() || !shown(parent) || parent.closest("select, textarea")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    texts.push(...range.getClientRects());
+  }
+  const boxes = [...controls, ...texts].filter((b) => b.width && b.height);
+  const near = (x, y) => boxes.some((b) => x >= b.left - 24 && x <= b.right + 24
+    && y >= b.top - 24 && y <= b.bottom + 24);
+  let blank = 0, all = 0;
+  for (let y = r.top + 12; y < r.bottom - 12; y += 20) {
+    for (let x = r.left + 12; x < r.right - 12; x += 20) { all++; if (!near(x, y)) blank++; }
+  }
+  return blank / all;
+}"""
+
+
+def test_the_answer_comes_into_view_with_a_status_and_replaces_the_old(page) -> None:
+    """Profile: a status line says what runs while it runs; the answer scrolls into view when it comes, the status
+    links to it; a sweep's answer then replaces it (no older result left on the page), and the other way round."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _choose_preset(page, "a", "mobilenet_v2")
+    page.fill("#width-a", "0.75")
+    held: list = []
+    page.route("**/profile", lambda route: held.append(route))  # the request waits here while the page runs
+    page.click("#run")
+    page.wait_for_function("document.getElementById('status').textContent.includes('profiling mobilenet_v2 α 0.75')")
+    assert _in_view(page, "#status") and _in_view(page, "#status .spinner")
+    assert page.is_disabled("#run")
+    while not held:
+        page.wait_for_timeout(100)
+    held[0].continue_()
+    page.unroute("**/profile")
+
+    page.wait_for_selector("#status a.to-answer")
+    assert page.is_hidden("#sweep-result")
+    title = page.text_content("#result-title")
+    assert title == "mobilenet_v2 α 0.75 ρ 224, batch 1", title
+    assert page.text_content("#status a") == title and page.get_attribute("#status a", "href") == "#result"
+    assert _in_view(page, "#result-title") and _in_view(page, "#totals")
+    assert page.evaluate("scrollY") > 0  # it was below the fold: the page scrolled to it
+    page.screenshot(path=ARTIFACTS / "answer-in-view-profile.png")
+
+    page.evaluate("scrollTo(0, 0)")  # the status's link brings it back
+    page.click("#status a")
+    page.wait_for_function("document.getElementById('result').getBoundingClientRect().top < 20")
+    assert _in_view(page, "#result-title")
+
+    page.evaluate("scrollTo(0, 0)")
+    page.select_option("#sweep-preset", "mobilenet_v2")
+    page.fill("#sweep-alphas", "0.5, 1.0")
+    page.fill("#sweep-rhos", "96, 128")
+    page.click("#sweep-run")
+    page.wait_for_selector("#sweep-status a.to-answer")
+    assert page.is_hidden("#result")  # replaced, not left below the new answer
+    assert _in_view(page, "#sweep-result-title")
+    assert page.text_content("#sweep-result-title") == "mobilenet_v2: α × ρ"
+    page.screenshot(path=ARTIFACTS / "answer-in-view-sweep.png")
+
+    page.evaluate("scrollTo(0, 0)")
+    page.fill("#width-a", "0.5")
+    page.click("#run")
+    page.wait_for_function("document.getElementById('result-title').textContent.includes('α 0.5')")
+    page.wait_for_selector("#status a.to-answer")
+    assert page.is_hidden("#sweep-result")
+    assert _in_view(page, "#result-title")
+    shown = page.eval_on_selector_all("#result, #sweep-result", "s => s.filter(e => e.getClientRects().length).length")
+    assert shown == 1
+    assert page.eval_on_selector_all("#charts canvas", "cs => cs.length") == 4  # redrawn, not added to
+
+
+def test_compare_labels_shortened_with_the_full_name_on_hover(page) -> None:
+    """A comparison's layers "a | b" on the x axis: short enough to read, none overlapping; hovering a bar shows
+    the full names."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    one = {"in_channels": 16, "resolution": 32, "classifier": None}
+    a = [{"block": "conv", "c": 32 * (i + 1), "k": 3} for i in range(6)]
+    b = [{"block": "depthwise_separable", "c": 32 * (i + 1)} for i in range(6)]
+    page.check("#compare-mode")
+    page.fill("#spec-a", json.dumps({**one, "stages": a}))
+    page.fill("#spec-b", json.dumps({**one, "stages": b}))
+    page.click("#run")
+    page.wait_for_selector('#totals td[data-side="ratio"]')
+    page.wait_for_selector("#status a.to-answer")
+    assert _in_view(page, "#result-title")
+    full_names = _chart_data(page, "chart-macs")["labels"]
+    assert full_names[0] == "features.0.conv | features.0.conv_dw"
+    for key in ("macs", "params", "activations"):
+        labels = _tick_labels(page, f"chart-{key}")
+        assert labels, key
+        assert all(len(t["label"]) <= 22 for t in labels), [t["label"] for t in labels]
+        assert _overlapping(labels) == [], key
+        legend = _legend(page, key)
+        assert [label for label, _ in legend] == [
+            "A: conv c32 k3, conv c64 k3 (+4 more) α 1 ρ 32",
+            "B: depthwise_separable c32 k3, depthwise_separable c64 k3 (+4 more) α 1 ρ 32",
+        ]
+        assert [colour for _, colour in legend] == [_rgb("#2563eb"), _rgb("#ea580c")]
+    assert _tick_labels(page, "chart-macs")[0]["label"] == "f.0: conv | conv_dw"
+
+    page.locator("#chart-macs").scroll_into_view_if_needed()
+    x, y = page.evaluate(
+        """() => { const c = Chart.getChart('chart-macs'); const bar = c.getDatasetMeta(0).data[0];
+             const r = c.canvas.getBoundingClientRect(); return [r.left + bar.x, r.top + (bar.y + bar.base) / 2]; }"""
+    )
+    page.mouse.move(x, y)
+    page.wait_for_function("Chart.getChart('chart-macs').tooltip.opacity > 0")
+    assert page.evaluate("Chart.getChart('chart-macs').tooltip.title") == ["features.0.conv | features.0.conv_dw"]
+    page.screenshot(path=ARTIFACTS / "compare-labels.png")
+
+
+def test_no_sideways_scroll_from_800_px_charts_reflow_and_no_blank_panel(browser, server: str) -> None:
+    """At 1400, 1024 and 800 px: nothing wider than the window, the stored list's entries (a long name too)
+    inside the sidebar, each chart as wide as its box after a resize; the Spec panel is not mostly blank."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    long_name = "a-very-long-design-name-without-any-space-" * 2
+    httpx.post(f"{server}/profile", json={"preset": "mobilenet_v1", "name": long_name, "resolution": 96}, timeout=120)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server)
+    context.set_default_timeout(LIVENESS_MS)
+    page = context.new_page()
+    page.goto("/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector(f'#recent-list li a[title^="{long_name}"]')
+    # Before any answer: the panels hold their controls (the Spec panel was 55% blank at 1400 px, 36% at 800).
+    assert page.evaluate(_BLANK, "#inputs") < 0.3
+    _choose_preset(page, "a", "mobilenet_v2")
+    page.fill("#resolution-a", "160")
+    page.click("#run")
+    page.wait_for_selector("#status a.to-answer")
+
+    widths = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 1000})
+        # Each chart redrawn to its box's width (Chart.js follows its box on resize).
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('#charts canvas')].every((c) => {
+                 const box = c.parentElement.getBoundingClientRect(), r = c.getBoundingClientRect();
+                 return r.width > 100 && Math.abs(r.width - box.width) < 2; })"""
+        )
+        assert _overflow(page) <= 0, width
+        boxes = page.eval_on_selector_all(
+            "#charts .chart",
+            "cs => cs.map(c => [c, c.querySelector('canvas')].map(e => e.getBoundingClientRect().toJSON()))",
+        )
+        for chart, canvas in boxes:
+            assert _inside(canvas, chart), (width, chart, canvas)
+            assert chart["x"] + chart["width"] <= width, (width, chart)
+        widths.append(boxes[0][1]["width"])
+        recent = _box(page, "#recent")
+        for entry in page.eval_on_selector_all(
+            "#recent-list li a, #recent-list li .kind, #recent-list li .figures span",
+            "es => es.flatMap(e => [...e.getClientRects()].map(r => r.toJSON()))",
+        ):
+            assert _inside(entry, recent), (width, entry, recent)
+        assert page.evaluate(
+            "document.getElementById('recent').scrollWidth <= document.getElementById('recent').clientWidth"
+        )
+        page.evaluate("scrollTo(0, 0)")
+        blank = [page.evaluate(_BLANK, panel) for panel in ("#inputs", "#sweep-inputs")]
+        assert blank[0] < 0.3 and blank[1] < 0.35, (width, blank)
+        page.screenshot(path=ARTIFACTS / f"dashboard-{width}px.png", full_page=True)
+    assert widths[0] != widths[1] != widths[2], widths  # the charts followed the window
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('chart-macs').getBoundingClientRect().width - {widths[0]}) < 2"
+    )
+    context.close()
+
+
+def test_stored_results_named_by_their_design(page, server: str) -> None:
+    """The sidebar names each stored result by its design: preset, α and ρ; a spec with neither name nor preset
+    by its first rows; never by its id."""
+    made = [
+        httpx.post(
+            f"{server}/profile",
+            json={"preset": "mobilenet_v2", "width_multiplier": 0.35, "resolution": 96},
+            timeout=120,
+        ),
+        httpx.post(
+            f"{server}/profile",
+            json={
+                "in_channels": 8,
+                "resolution": 40,
+                "classifier": None,
+                "stages": [
+                    {"block": "conv", "c": 16, "k": 5, "s": 2},
+                    {"block": "depthwise_separable", "c": 24},
+                    {"block": "conv", "c": 8},
+                ],
+            },
+            timeout=120,
+        ),
+        httpx.post(
+            f"{server}/compare",
+            json={
+                "a": {"preset": "mobilenet_v1", "resolution": 128},
+                "b": {"in_channels": 3, "resolution": 32, "classifier": None, "stages": [{"block": "conv", "c": 8}]},
+            },
+            timeout=120,
+        ),
+    ]
+    ids = [r.json()["id"] for r in made]
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    names = [f'#recent-list li[data-id="{i}"] > .entry-head > a' for i in ids]
+    page.wait_for_function(
+        "(sels) => sels.every((s) => document.querySelector(s)"
+        " && !document.querySelector(s).textContent.includes('custom spec'))",
+        arg=names,
+    )
+    assert page.text_content(names[0]) == "mobilenet_v2 α 0.35 ρ 96"
+    assert page.text_content(names[1]) == "conv c16 k5 s2, depthwise_separable c24 k3 (+1 more) α 1 ρ 40"
+    assert page.text_content(names[2]) == "mobilenet_v1 α 1 ρ 128 vs conv c8 k3 α 1 ρ 32"
+    texts = page.eval_on_selector_all("#recent-list li", "ls => ls.map(l => l.textContent)")
+    assert not any(re.search("[0-9a-f]{32}", text) for text in texts), texts
+    # The tag stays on its name's first line, inside the sidebar.
+    for i in ids:
+        name, tag = (
+            _box(page, f'#recent-list li[data-id="{i}"] .entry-head a'),
+            _box(page, f'#recent-list li[data-id="{i}"] .kind'),
+        )
+        assert tag["x"] >= name["x"] + name["width"] - 1 and abs(tag["y"] - name["y"]) < 8
+        assert _inside(tag, _box(page, "#recent"))
