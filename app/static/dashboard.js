@@ -656,7 +656,7 @@ function legendOf(key, items) {
   legend.id = `legend-${key}`;
   legend.append(...items.map((item) => {
     const entry = document.createElement("span");
-    entry.className = "legend-item";
+    entry.className = `legend-item${item.kind === "text" ? " note" : ""}`;
     entry.title = item.label;
     if (item.kind !== "text") {
       const swatch = document.createElement("i");
