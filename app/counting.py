@@ -42,10 +42,11 @@ from profiler.bounds import bound_child
 from profiler.export import write_comparison_csv, write_layers_csv, write_sweep_csv
 from profiler.latency.paired import PairedMeasurement
 from profiler.latency.roofline import Roofs
+from profiler.predict import LatencyPredictor, model_units, predicted_entry
 from profiler.report import totals_dict
 
 from .settings import ENV_PREFIX, Settings
-from .store import compare_summary, encode, profile_summary
+from .store import compare_summary, encode, latency_summary, profile_summary
 
 Encoded = tuple[bytes, dict[str, Any]]  # a response body as JSON, and the summary the store's list shows
 T = TypeVar("T")
@@ -92,6 +93,62 @@ def count_for_latency(
     report = profile(spec, batch_size=batch_size, counter=counter, limits=limits, memory=memory)
     measurements = [latency_measurement(report, opts, limits, roofs) for opts in options]
     return report.to_json(), report_summary(report), measurements
+
+
+def predicted_entries(
+    report: Report, predictors: list[LatencyPredictor], batch_size: int, per_layer: bool = True
+) -> list[dict[str, Any]]:
+    """Each predictor's latency entry for ``report``'s model at ``batch_size`` (features from its plan)."""
+    assert report.plan is not None
+    units = model_units(report.plan, batch_size)
+    return [predicted_entry(p, p.predict(units), units, per_layer=per_layer) for p in predictors]
+
+
+def count_predicted(
+    spec: ModelSpec,
+    batch_size: int,
+    counter: CounterName,
+    limits: Limits,
+    memory: MemoryOptions | None,
+    predictors: list[LatencyPredictor],
+    latency_batch: int,
+) -> Encoded:
+    """``count_encoded`` with predicted latency: in a server thread (the predictors live there)."""
+    report = profile(spec, batch_size=batch_size, counter=counter, limits=limits, memory=memory)
+    latency = predicted_entries(report, predictors, latency_batch)
+    summary = {**report_summary(report), "latency_ms": latency_summary(latency)}
+    return report.to_json()[:-1] + b',"latency":' + encode(latency) + b"}", summary
+
+
+def compare_predicted(
+    a: ModelSpec,
+    b: ModelSpec,
+    batch_size: int,
+    counter: CounterName,
+    limits: Limits,
+    align: Alignment,
+    predictors: list[LatencyPredictor],
+    latency_batch: int,
+) -> Encoded:
+    """``compare_encoded`` with each predictor's latency of A and B, and B over A."""
+    body = compare(a, b, batch_size=batch_size, counter=counter, limits=limits, align=align)
+    sides = [predicted_entries(profile(s, limits=limits), predictors, latency_batch, False) for s in (a, b)]
+    latency = []
+    for entry_a, entry_b in zip(*sides, strict=True):
+        median_a, median_b = entry_a["end_to_end"]["median_ms"], entry_b["end_to_end"]["median_ms"]
+        latency.append(
+            {
+                **{k: entry_a[k] for k in ("device", "device_name", "batch_size", "dtype", "threads", "runtime")},
+                "method": "predicted",
+                "a": entry_a["end_to_end"],
+                "b": entry_b["end_to_end"],
+                "b_over_a": median_b / median_a,
+                "extrapolated": entry_a["extrapolated"] or entry_b["extrapolated"],
+                "predictor": entry_a["predictor"],
+            }
+        )
+    body["latency"] = latency
+    return encode(body), {**compare_summary(body), "b_over_a": latency_summary(latency, "b_over_a")}
 
 
 def layers_csv(kind: str, body: str) -> str:

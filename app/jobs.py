@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +43,7 @@ class ProfileJob(Finishes):
     jobs: list[Job]
     store: ResultStore | None = None
     kind: Kind = "profile"  # or "compare": A against B on each device and runtime
+    on_saved: Callable[[bytes], None] | None = None  # given the stored body (a predictor learns from it)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None  # when every device was done and the result stored
@@ -70,8 +72,11 @@ class ProfileJob(Finishes):
                 latency = self.latency()
                 key = "b_over_a" if self.kind == "compare" else "latency_ms"
                 summary = {**self.summary, key: latency_summary(latency, key)}
-                self.store.add_encoded(self.kind, self._body(latency), summary=summary, result_id=self.id)
+                body = self._body(latency)
+                self.store.add_encoded(self.kind, body, summary=summary, result_id=self.id)
                 self.saved = True
+                if self.on_saved is not None:
+                    self.on_saved(body)
         except Exception as exc:  # the measurement is still answered; only keeping it failed
             self.save_error = store_error(self.id, exc)
         finally:

@@ -22,7 +22,22 @@ from . import errors
 from .counting import CountingProcesses
 from .jobs import JobStore
 from .middleware import BodySizeLimit, JsonBodyCheck, RequireToken
-from .routes import compare, dashboard, devices, docs, export, health, jobs, presets, profile, profiles, sweeps
+from .predictor_store import PredictorStore
+from .predictors import Predictors
+from .routes import (
+    compare,
+    dashboard,
+    devices,
+    docs,
+    export,
+    health,
+    jobs,
+    predictors,
+    presets,
+    profile,
+    profiles,
+    sweeps,
+)
 from .settings import Settings, get_settings
 from .store import ResultStore
 
@@ -33,6 +48,7 @@ log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: shown wherever
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store.open()  # a store path that cannot be written fails the start, not the first request
     app.state.store.check_writable()  # ... nor an existing store on a read-only mount
+    await run_in_threadpool(app.state.predictors.load)
     if app.state.counting is not None:
         await run_in_threadpool(app.state.counting.start)
     # The many objects of torch, fvcore and the app's imports live as long as the process: keep them out of
@@ -53,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.sweeping is not None:
         app.state.sweeping.shutdown()
     app.state.store.close()
+    app.state.predictors.store.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -87,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age_s=settings.store_max_age_days * 86_400 if settings.store_max_age_days else None,
         max_result_share=settings.store_max_result_share,
     )
+    app.state.predictors = Predictors(PredictorStore(settings.store_path, settings.predictor_sample_bytes))
     app.state.fvcore_slots = threading.BoundedSemaphore(settings.fvcore_concurrency)  # fvcore traces at once
     # Counting is pure Python: threads add no parallelism under the GIL, only switching. A few threads keep
     # the event loop free; more made p99 almost twice as long at the same rate (bench/results/load.txt).
@@ -120,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(jobs.router)
     app.include_router(devices.router)
+    app.include_router(predictors.router)
     app.include_router(presets.router)
     app.include_router(health.router)
     app.include_router(dashboard.router)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic.dataclasses import dataclass
 
 from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, MemoryOptions, ModelSpec
-from profiler.latency.options import MAX_BATCH
+from profiler.latency.options import MAX_BATCH, Dtype
 from profiler.latency.runtimes import RuntimeName
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -47,10 +47,29 @@ class DeviceLatency(MeasureOptions):
         "(torch.compile with inductor), tensorrt (CUDA only; 'archprofiler[gpu]')",
     )
 
+    predict: StrictBool = Field(
+        default=False,
+        description="answer at counting speed from the device and runtime's latency predictor (GET /predictors) "
+        "instead of measuring; 422 when none was calibrated (POST /predictors)",
+    )
+
     def options(self, device: str, batch_size: int, runtime: str = "eager") -> LatencyOptions:
         """The core's options of one device's measurement on one runtime."""
         knobs = {f.name: getattr(self, f.name) for f in fields(MeasureOptions)}
         return LatencyOptions(**knobs, device=device, runtime=runtime, batch_size=self.batch_size or batch_size)
+
+
+@dataclass(frozen=True, kw_only=True, config=_CONFIG)
+class SweepLatency(DeviceLatency):
+    """A sweep's latency: measured for every point, or predicted (and the best ones verified)."""
+
+    verify: StrictInt = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="with predict: measure this many Pareto-front points (the fastest predicted first) and report "
+        "predicted against measured (a job)",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, config=_CONFIG)
@@ -278,7 +297,7 @@ class SweepRequest(BaseModel):
         default_factory=list, description="explicit points after the grid's, each {field path: value}"
     )
     batch_size: StrictInt = Field(default=1, ge=1, le=MAX_BATCH)
-    latency: DeviceLatency | None = Field(
+    latency: SweepLatency | None = Field(
         default=None,
         description="measure every point too, as a job (202; GET /jobs/{id} or GET /sweeps/{id}), the points "
         "spread over these devices, each point measured on one of them",
@@ -289,6 +308,29 @@ class SweepRequest(BaseModel):
         description="each point's activation memory too (peak_activation_bytes, eager_peak_bytes, weight_bytes, and "
         "fits with a budget_bytes); the Pareto front then minimises peak_activation_bytes as well",
     )
+
+
+class CalibrationRequest(BaseModel):
+    """Fit a latency predictor for one device and runtime on designs drawn around the presets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(default="cpu", description="cpu, cuda, cuda:N, or a cluster device's id (GET /devices)")
+    runtime: RuntimeName = "eager"
+    dtype: Dtype = "float32"
+    threads: StrictInt | None = Field(default=None, ge=1, le=1024, description="CPU threads (default: torch's)")
+    budget_s: float = Field(default=900.0, gt=0, description="measuring and fitting, in all (the fit takes a tenth)")
+    design_budget_s: float = Field(default=1.0, gt=0, le=60, description="measuring time of each design")
+    batch_sizes: list[StrictInt] = Field(default_factory=lambda: [1], min_length=1, max_length=8)
+    max_macs: StrictInt = Field(default=400_000_000, ge=1, description="designs heavier than this are not drawn")
+    seed: StrictInt = Field(default=0, description="the same seed draws the same designs")
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _batches(cls, sizes: list[int]) -> list[int]:
+        if any(not 1 <= b <= 256 for b in sizes):
+            raise ValueError("each batch size between 1 and 256")
+        return sizes
 
 
 SWEEP_EXAMPLES: dict[str, dict[str, Any]] = {

@@ -5,12 +5,15 @@ A route hands its request here and returns what it gets."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from anyio import to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,20 +29,31 @@ from profiler import (
     SpecError,
     spec_onnx,
 )
-from profiler.sweep import Sweep, check_answer_size, plan_sweep
+from profiler.predict import LatencyPredictor
+from profiler.sweep import Sweep, check_answer_size, pareto_front, plan_sweep
 
 from .counting import (
     Encoded,
     compare_encoded,
     compare_for_latency,
+    compare_predicted,
     count_encoded,
     count_for_latency,
+    count_predicted,
     layers_csv,
     limiter_for,
     run_count,
 )
 from .jobs import AnyJob, JobStore, ProfileJob
-from .schemas import CompareRequest, DeviceLatency, LatencyRequest, ProfileRequest, SweepRequest
+from .predictors import CalibrationJob, samples_of
+from .schemas import (
+    CalibrationRequest,
+    CompareRequest,
+    DeviceLatency,
+    LatencyRequest,
+    ProfileRequest,
+    SweepRequest,
+)
 from .settings import Settings, SettingsDep
 from .store import Kind, ResultStore, Stored, TooLargeToStore, request_digest, stored_response, unstored_response
 from .sweeps import Chunk, SweepJob, assemble, check_total, chunks, count_chunk, sweep_summary
@@ -90,7 +104,52 @@ class ProfileService:
             else:
                 counted = await self._in_thread(request.counter, self._find_or_count, request, digest)
             return await self._stored(counted, "profile", digest)
+        if request.latency.predict:
+            predictors = self._predictors_for(request.latency)
+            digest = request_digest(
+                b"profile:" + _PROFILE_JSON.dump_json(request) + ",".join(p.id for p in predictors).encode()
+            )
+            counted = await self._in_thread("shapes", self._predict_profile, request, predictors, digest)
+            return await self._stored(counted, "profile", digest)
         return await self._measured(request.counter, request.latency, self._submit, request, is_disconnected)
+
+    def _predictors_for(self, latency: DeviceLatency) -> list[LatencyPredictor]:
+        """The predictor of each device and runtime asked (a 422 saying how to calibrate one where none is)."""
+        found = []
+        for i, device in enumerate(latency.devices):
+            name = "cuda:0" if device == "cuda" else device
+            for runtime in dict.fromkeys(latency.runtimes):
+                predictor = self.state.predictors.find(name, runtime, latency.dtype, latency.threads)
+                if predictor is None:
+                    body: dict[str, Any] = {"device": name, "runtime": runtime, "dtype": latency.dtype}
+                    if latency.threads:
+                        body["threads"] = latency.threads
+                    raise SpecError.at(
+                        ("latency", "devices", i),
+                        f"no latency predictor for {runtime} on {name} at {latency.dtype}"
+                        f"{f' with {latency.threads} threads' if latency.threads else ''}: calibrate one with "
+                        f"POST /predictors {json.dumps(body)} (about 15 minutes, a job), or leave latency.predict "
+                        "out to measure",
+                    )
+                found.append(predictor)
+        return found
+
+    def _predict_profile(
+        self, request: ProfileRequest, predictors: list[LatencyPredictor], digest: str
+    ) -> Response | Encoded:
+        found = self.store.find_request(digest)
+        if found is not None:
+            return stored_response(found, cached=True)
+        assert request.latency is not None
+        return count_predicted(
+            request.spec(),
+            request.batch_size,
+            request.counter,
+            self.settings.limits,
+            request.memory,
+            predictors,
+            request.latency.batch_size or request.batch_size,
+        )
 
     async def _measured(
         self,
@@ -182,9 +241,16 @@ class ProfileService:
             for job in submitted:
                 job.cancel()
             raise
-        profile_job = ProfileJob(body, summary, submitted, store=self.store, kind=kind)
+        profile_job = ProfileJob(body, summary, submitted, store=self.store, kind=kind, on_saved=self._learn)
         profile_job.start()
         return profile_job
+
+    def _learn(self, body: bytes) -> None:
+        """A measured profile's per-layer times become samples of its device and runtime's predictor."""
+        try:
+            self.state.predictors.learn(samples_of(orjson.loads(body), self.settings.limits))
+        except Exception:  # learning is a side effect: the measurement is answered whatever happens here
+            log.exception("keeping a measured profile's samples failed")
 
     def _options(self, latency: DeviceLatency, batch_size: int) -> list[LatencyOptions]:
         """One measurement's options per device (cuda and cuda:0 are one) and runtime."""
@@ -228,6 +294,22 @@ class ProfileService:
     # ---- compare ---------------------------------------------------------------------------------------
 
     async def compare(self, request: CompareRequest, is_disconnected: Callable[[], Awaitable[bool]]) -> Response:
+        if request.latency is not None and request.latency.predict:
+            predictors = self._predictors_for(request.latency)
+            counted = await self._in_thread(
+                "shapes",
+                compare_predicted,
+                request.a,
+                request.b,
+                request.batch_size,
+                request.counter,
+                self.settings.limits,
+                request.align,
+                predictors,
+                request.latency.batch_size or request.batch_size,
+            )
+            ids = ",".join(p.id for p in predictors).encode()
+            return await self._stored(counted, "compare", request_digest(request.model_dump_json().encode() + ids))
         if request.latency is not None:
             return await self._measured(
                 request.counter, request.latency, self._submit_compare, request, is_disconnected
@@ -273,30 +355,61 @@ class ProfileService:
         """A count-only sweep is answered (and stored, or answered from the store when identical); one with
         latency is counted, then measured as a job (202). One sweep counts at a time (each takes every sweep
         process); a client that leaves while its sweep counts stops it."""
-        if request.latency is None:
-            digest = request_digest(b"sweep:" + request.model_dump_json().encode())
-            recent = self.store.recall(digest)
-            if recent is not None:
-                return stored_response(recent, cached=True)
+        latency = request.latency
+        if latency is None or latency.predict:
+            predictors = self._sweep_predictors(request)
+            ids = ",".join(p.id for p in predictors).encode()
+            digest = request_digest(b"sweep:" + request.model_dump_json().encode() + ids)
+            verify = latency is not None and latency.verify > 0
+            if verify:
+                self.jobs.check_room()  # before its points are counted
+                self._runtimes(latency)  # type: ignore[arg-type]
+            else:
+                recent = self.store.recall(digest)
+                if recent is not None:
+                    return stored_response(recent, cached=True)
             async with self.state.sweep_threads:
-                found = await to_thread.run_sync(self.store.find_request, digest)
-                if found is not None:
-                    return stored_response(found, cached=True)
+                if not verify:
+                    found = await to_thread.run_sync(self.store.find_request, digest)
+                    if found is not None:
+                        return stored_response(found, cached=True)
                 began = time.time()
-                planned = await to_thread.run_sync(self._plan_sweep, request, request.layers)
-                chunked = await self._count_sweep(planned, request, began, is_disconnected)
-                body = await to_thread.run_sync(assemble, planned, request.batch_size, chunked, time.time() - began)
-            errors = sum(c is None for _, costs in chunked for c in costs)
-            return await to_thread.run_sync(self._add, "sweep", body, sweep_summary(planned, errors), digest)
+                planned = await to_thread.run_sync(self._plan_sweep, request, request.layers or verify)
+                chunked = await self._count_sweep(planned, request, began, is_disconnected, predictors)
+                if not verify:
+                    body = await to_thread.run_sync(
+                        assemble, planned, request.batch_size, chunked, time.time() - began, predictors
+                    )
+            if not verify:
+                errors = sum(c is None for _, costs in chunked for c in costs)
+                return await to_thread.run_sync(self._add, "sweep", body, sweep_summary(planned, errors), digest)
+            assert latency is not None
+            costs = [c for _, chunk_costs in chunked for c in chunk_costs]
+            front = sorted(pareto_front(costs), key=lambda i: costs[i][-1])  # type: ignore[index]
+            job = await to_thread.run_sync(
+                partial(self._sweep_job, request, latency, planned, chunked, began, verify=front[: latency.verify])
+            )
+            self.jobs.add(job)
+            return JSONResponse(job.status(), status_code=202, headers={"Location": f"/sweeps/{job.id}"})
         self.jobs.check_room()  # before its points are counted
-        self._runtimes(request.latency)
+        self._runtimes(latency)
         async with self.state.sweep_threads:
             began = time.time()
             planned = await to_thread.run_sync(self._plan_sweep, request, True)
             chunked = await self._count_sweep(planned, request, began, is_disconnected)
-        job = await to_thread.run_sync(self._sweep_job, request, request.latency, planned, chunked, began)
+        job = await to_thread.run_sync(self._sweep_job, request, latency, planned, chunked, began)
         self.jobs.add(job)
         return JSONResponse(job.status(), status_code=202, headers={"Location": f"/sweeps/{job.id}"})
+
+    def _sweep_predictors(self, request: SweepRequest) -> list[LatencyPredictor]:
+        latency = request.latency
+        if latency is None:
+            return []
+        if latency.batch_size is not None and latency.batch_size != request.batch_size:
+            raise SpecError.at(
+                ("latency", "batch_size"), "a predicted sweep predicts at the sweep's batch_size: leave this out"
+            )
+        return self._predictors_for(latency)
 
     def _plan_sweep(self, request: SweepRequest, detailed: bool) -> Sweep:
         """The checked sweep, its answer's estimated size within the limit, before any point is counted."""
@@ -307,7 +420,12 @@ class ProfileService:
         return planned
 
     async def _count_sweep(
-        self, planned: Sweep, request: SweepRequest, began: float, is_disconnected: Callable[[], Awaitable[bool]]
+        self,
+        planned: Sweep,
+        request: SweepRequest,
+        began: float,
+        is_disconnected: Callable[[], Awaitable[bool]],
+        predictors: list[LatencyPredictor] | None = None,
     ) -> list[Chunk]:
         """``count_chunk`` over contiguous chunks of the sweep's points, in the sweep processes (in parallel), or, for a
         sweep larger than this host counts in about a second, in Ray tasks over the cluster's free CPUs. Each
@@ -316,7 +434,7 @@ class ProfileService:
         limits = self.settings.limits
         cpus = cluster.free_cpus() if cluster is not None and len(planned) > self.settings.ray_sweep_points else 0
         ranges = chunks(len(planned), cpus or (pool.processes if pool else 1))
-        tails = [(a, b, request.batch_size, limits, request.layers, began) for a, b in ranges]
+        tails = [(a, b, request.batch_size, limits, request.layers, began, predictors or ()) for a, b in ranges]
         counted: list[Chunk]
         if cpus:
             try:
@@ -351,7 +469,13 @@ class ProfileService:
         return counted
 
     def _sweep_job(
-        self, request: SweepRequest, latency: DeviceLatency, planned: Sweep, chunked: list[Chunk], began: float
+        self,
+        request: SweepRequest,
+        latency: DeviceLatency,
+        planned: Sweep,
+        chunked: list[Chunk],
+        began: float,
+        verify: list[int] | None = None,
     ) -> SweepJob:
         """Check each device (a device this host lacks is a 422 here, not an error per point), then start
         measuring the counted points."""
@@ -369,6 +493,7 @@ class ProfileService:
             self.settings.limits,
             store=self.store,
             count_seconds=time.time() - began,
+            verify=verify,
         )
         job.start()
         return job
@@ -432,6 +557,70 @@ class ProfileService:
 
     def devices(self) -> list[dict[str, Any]]:
         return self.workers.describe()
+
+    # ---- predictors ------------------------------------------------------------------------------------
+
+    def calibrate(self, request: CalibrationRequest) -> JSONResponse:
+        """Check the device and runtime as a measurement would be, then start the calibration job."""
+        if request.budget_s > self.settings.max_calibration_s:
+            raise SpecError.at(
+                ("budget_s",),
+                f"at most {self.settings.max_calibration_s:g} s (PROFILER_MAX_CALIBRATION_S)",
+            )
+        self.jobs.check_room()
+        device = self.workers.pick(request.device)
+        self._runtimes(DeviceLatency(runtimes=[request.runtime]))
+        options = LatencyOptions(
+            device=device,
+            runtime=request.runtime,
+            dtype=request.dtype,
+            threads=request.threads,
+            budget_s=request.design_budget_s,
+            per_layer=True,
+        )
+        limits = self.settings.limits
+        limits.check("max_budget_s", request.design_budget_s, ("design_budget_s",), "design_budget_s")
+        job = CalibrationJob(
+            options,
+            request.budget_s,
+            tuple(request.batch_sizes),
+            request.max_macs,
+            request.seed,
+            self.workers,
+            self.state.predictors,
+            limits,
+        )
+        job.start()
+        self.jobs.add(job)
+        return JSONResponse(job.status(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
+
+    def list_predictors(self) -> dict[str, Any]:
+        predictors = self.state.predictors
+        counts = predictors.store.sample_counts()
+        return {
+            "predictors": [
+                {**p.describe(), "samples_stored": counts.get(p.key, 0)} for p in reversed(predictors.all())
+            ],
+            "samples": [{**dataclasses.asdict(key), "designs": n} for key, n in counts.items()],
+        }
+
+    def _predictor(self, predictor_id: str) -> LatencyPredictor:
+        found = self.state.predictors.get(predictor_id)
+        if found is None:
+            raise HTTPException(404, f"no predictor {predictor_id!r}; GET /predictors lists them")
+        return found
+
+    def predictor(self, predictor_id: str) -> dict[str, Any]:
+        predictor = self._predictor(predictor_id)
+        return {**predictor.describe(), "held_out": predictor.held_out}
+
+    def refit_predictor(self, predictor_id: str) -> dict[str, Any]:
+        predictor = self._predictor(predictor_id)
+        return self.state.predictors.refit(predictor.key).describe()
+
+    def delete_predictor(self, predictor_id: str) -> None:
+        if not self.state.predictors.delete(predictor_id):
+            raise HTTPException(404, f"no predictor {predictor_id!r}; GET /predictors lists them")
 
     # ---- jobs ------------------------------------------------------------------------------------------
 

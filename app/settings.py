@@ -46,6 +46,11 @@ class Settings(BaseSettings, Limits):
         0.1, gt=0, le=1, description="share of store_max_bytes one result may take; a larger one is answered, not kept"
     )
 
+    predictor_sample_bytes: int = Field(
+        256 * 2**20, ge=1, description="latency predictors' samples kept in the store, in bytes (the oldest go first)"
+    )
+    max_calibration_s: float = Field(4 * 3600.0, gt=0, description="largest budget_s of POST /predictors")
+
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1, description="largest request body (413 past it)")
     max_connections: int = Field(
         200, ge=1, description="open connections and requests in flight (python -m app); past it a request is a 503"

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from profiler import (
     profile,
 )
 from profiler.export import write_sweep_csv
+from profiler.predict import LatencyPredictor
 from profiler.sweep import (
     Sweep,
     iter_points,
@@ -61,7 +63,14 @@ def chunks(total: int, processes: int) -> list[tuple[int, int]]:
 
 
 def count_chunk(
-    planned: Sweep, start: int, stop: int, batch_size: int, limits: Limits, layers: bool, began: float
+    planned: Sweep,
+    start: int,
+    stop: int,
+    batch_size: int,
+    limits: Limits,
+    layers: bool,
+    began: float,
+    predictors: Sequence[LatencyPredictor] = (),
 ) -> Chunk:
     """In a sweep process: points ``start`` to ``stop``, each encoded there as it is counted, and their Pareto
     objectives. It stops past ``max_response_bytes`` (a point with more blocks than the estimate took),
@@ -70,9 +79,12 @@ def count_chunk(
     encoded: list[bytes] = []
     costs: Costs = []
     size = 0
-    for point in iter_points(planned, start, stop, batch_size=batch_size, limits=limits, layers=layers):
+    points = iter_points(
+        planned, start, stop, batch_size=batch_size, limits=limits, layers=layers, predictors=predictors
+    )
+    for point in points:
         encoded.append(encode(point))
-        costs.append(objectives(point, measured=False))
+        costs.append(objectives(point, measured=bool(predictors)))
         size += len(encoded[-1])
         limits.check("max_response_bytes", size, ("grid",), "bytes of the answer")
         if (elapsed := time.time() - began) > limits.count_timeout_s:
@@ -87,15 +99,22 @@ class CountStopped(Exception):
     """The sweep's client went away: its chunks stop (nobody reads what they would answer)."""
 
 
-def assemble(planned: Sweep, batch_size: int, chunks: list[Chunk], seconds: float) -> bytes:
-    """A count-only sweep's answer from its chunks' bytes: no point decoded or encoded again."""
+def assemble(
+    planned: Sweep,
+    batch_size: int,
+    chunks: list[Chunk],
+    seconds: float,
+    predictors: Sequence[LatencyPredictor] = (),
+) -> bytes:
+    """A count-only (or predicted) sweep's answer from its chunks' bytes: no point decoded or encoded again."""
     costs = [c for _, chunk_costs in chunks for c in chunk_costs]
     head = encode(
         {
             **_head(planned, batch_size, seconds),
             "errors": sum(c is None for c in costs),
             "pareto": pareto_front(costs),
-            "pareto_objectives": pareto_objectives(planned, measured=False),
+            "pareto_objectives": pareto_objectives(planned, measured=bool(predictors)),
+            **({"latency_method": "predicted", "predictors": [p.describe() for p in predictors]} if predictors else {}),
         }
     )
     return head[:-1] + b',"points":[' + b",".join(p for points, _ in chunks for p in points) + b"]}"
@@ -135,6 +154,34 @@ def sweep_summary(planned: Sweep, errors: int, measured: dict[str, Any] | None =
     return out
 
 
+def _verified(point: dict[str, Any]) -> dict[str, Any]:
+    """A verified point: its first predicted median against the measured one on the same device and runtime."""
+    predicted = point["latency"][0]
+    key = (predicted["device"], predicted["runtime"]["name"])
+    measured = next(
+        (e for e in point["measured"] if (e.get("device"), (e.get("runtime") or {}).get("name")) == key), None
+    )
+    predicted_ms = predicted["end_to_end"]["median_ms"]
+    measured_ms = ((measured or {}).get("end_to_end") or {}).get("median_ms")
+    return {
+        "values": point["values"],
+        "predicted_ms": predicted_ms,
+        "measured_ms": measured_ms,
+        "error": None if not measured_ms else (predicted_ms - measured_ms) / measured_ms,
+        "extrapolated": predicted.get("extrapolated", False),
+    }
+
+
+def _verify_summary(verified: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    errors = [abs(v["error"]) for v in verified.values() if v["error"] is not None]
+    return {
+        "points": [{"point": i, **v} for i, v in sorted(verified.items())],
+        "within_10pct": sum(e <= 0.1 for e in errors) / len(errors) if errors else None,
+        "mape": sum(errors) / len(errors) if errors else None,
+        "how": "the Pareto front on predicted latency; its fastest predicted points measured as usual",
+    }
+
+
 @dataclass
 class SweepJob(Finishes):
     """A sweep whose points are measured, spread over ``options``' devices (one feeder each; each point on
@@ -160,6 +207,7 @@ class SweepJob(Finishes):
     saved: bool = False
     save_error: str | None = None
     layers_freed: bool = False
+    verify: list[int] | None = None  # a predicted sweep's points to measure (its front); None: every point
     measured: int = 0  # points done (measured, failed or refused)
     _next: int = 0
     _running: dict[str, Job] = field(default_factory=dict)
@@ -170,6 +218,10 @@ class SweepJob(Finishes):
     def __post_init__(self) -> None:
         self._todo = [i for i, c in enumerate(self.counted) if c is not None]  # points with an error are not timed
         self._costs: Costs = [None] * len(self.points)  # (MACs, params, median ms) once measured
+        self._verified: dict[int, dict[str, Any]] = {}
+        if self.verify is not None:  # the front stays the predicted one; the chosen points are measured too
+            self._todo = list(self.verify)
+            self._costs = list(self.counted)
 
     def start(self) -> None:
         """One feeder per device; each measures its points on every runtime asked, in turn."""
@@ -204,12 +256,17 @@ class SweepJob(Finishes):
                     entries.append(entry)
                 complete = len(entries) == len(runtimes)
                 if complete:
-                    point["latency"] = entries
+                    if self.verify is not None:
+                        point["measured"] = entries
+                        self._verified[i] = _verified(point)
+                    else:
+                        point["latency"] = entries
                     encoded = encode(point)
                 with self._lock:
                     if complete:
                         self.points[i] = encoded
-                        self._costs[i] = objectives(point, measured=True)
+                        if self.verify is None:
+                            self._costs[i] = objectives(point, measured=True)
                     self.measured += 1
         except Exception:  # a feeder must never leave the job unfinished
             log.exception("sweep %s: feeder for %s failed", self.id, runtimes[0].device)
@@ -302,6 +359,9 @@ class SweepJob(Finishes):
             "points_measured": self.measured,
             "points_to_measure": len(self._todo),
         }
+        if self.verify is not None:
+            head["latency_method"] = "predicted"
+            head["verify"] = _verify_summary(self._verified)
         if offset or limit is not None:
             head["points_offset"] = offset
         if self.layers_freed:

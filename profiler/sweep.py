@@ -26,6 +26,8 @@ from .count.shapes import TotalsProgram, count_plan
 from .errors import LimitError, Loc, ProfilerError, SpecError, UnknownPresetError
 from .limits import Limits
 from .model.build import ModelPlan, plan_model
+from .predict.features import UnitProgram
+from .predict.model import LatencyPredictor, predicted_entry
 from .report import layer_dicts, totals_dict
 from .spec import ModelSpec, parse_spec, preset_table
 
@@ -261,10 +263,13 @@ def count_points(
     batch_size: int = 1,
     limits: Limits | None = None,
     layers: bool = False,
+    predictors: Sequence[LatencyPredictor] = (),
 ) -> list[dict[str, Any]]:
-    """Points ``start`` to ``stop`` of ``sweep``, each ``{"values", "totals"}`` (with ``"layers"`` when asked)
-    or ``{"values", "error"}`` where its spec cannot be counted."""
-    return list(iter_points(sweep, start, stop, batch_size=batch_size, limits=limits, layers=layers))
+    """Points ``start`` to ``stop`` of ``sweep``, each ``{"values", "totals"}`` (with ``"layers"`` when asked,
+    and each predictor's ``"latency"``) or ``{"values", "error"}`` where its spec cannot be counted."""
+    return list(
+        iter_points(sweep, start, stop, batch_size=batch_size, limits=limits, layers=layers, predictors=predictors)
+    )
 
 
 def iter_points(
@@ -275,10 +280,12 @@ def iter_points(
     batch_size: int = 1,
     limits: Limits | None = None,
     layers: bool = False,
+    predictors: Sequence[LatencyPredictor] = (),
 ) -> Iterator[dict[str, Any]]:
     """``count_points`` one point at a time (a caller that encodes each holds one point's rows at once)."""
     limits = limits or Limits()
     programs = _Programs(limits)
+    unit_programs: dict[int, UnitProgram] = {}
     for override in sweep.overrides(start, stop):
         point: dict[str, Any] = {"values": override}
         try:
@@ -290,6 +297,12 @@ def iter_points(
             if sweep.memory is not None:
                 memory = memory_of(programs.memory(plan, program), values, totals.params, sweep.memory)
                 point["memory"] = memory.summary()
+            if predictors:
+                unit_program = unit_programs.get(id(program))
+                if unit_program is None:
+                    unit_program = unit_programs[id(program)] = UnitProgram(plan, program)
+                units = unit_program.units((batch_size, spec.in_channels, *spec.hw))
+                point["latency"] = [predicted_entry(p, p.predict(units), units, per_layer=layers) for p in predictors]
             if layers:
                 counts = with_live_bytes(plan, count_plan(plan, batch_size), sweep.memory or MemoryOptions())[0]
                 point["layers"] = layer_dicts(counts.rows)

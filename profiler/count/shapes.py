@@ -321,12 +321,14 @@ class TotalsProgram:
 
     def __init__(self, plan: ModelPlan) -> None:
         self.steps: list[tuple[bool, Callable[..., Any], Any, tuple[int, ...], Loc]] = []
-        slot = self._compile(Graph(tuple(Node(str(i), b.graph) for i, b in enumerate(plan.blocks))), 0, None)
-        self._compile(Graph(plan.head), slot, ("classifier",))
+        self.names: list[str] = []  # each step's row name, as ``count_plan`` names it
+        blocks = Graph(tuple(Node(str(i), b.graph) for i, b in enumerate(plan.blocks)))
+        slot = self._compile(blocks, 0, None, prefix="features.")
+        self._compile(Graph(plan.head), slot, ("classifier",), prefix="")
         self.locs = [block.loc for block in plan.blocks]
         self._constant: ModuleTotals | None = None
 
-    def _compile(self, graph: Graph, input_slot: int, loc: Loc | None, block: int | None = None) -> int:
+    def _compile(self, graph: Graph, input_slot: int, loc: Loc | None, block: int | None = None, *, prefix: str) -> int:
         """Append ``graph``'s steps reading ``input_slot``; returns the slot of its output."""
         slots = {INPUT: input_slot}
         prev = input_slot
@@ -334,12 +336,15 @@ class TotalsProgram:
             where = loc if loc is not None else ("block", block if block is not None else i)
             sources = tuple(slots[s] for s in node.inputs) if node.inputs else (prev,)
             if isinstance(node.op, Graph):
-                prev = self._compile(node.op, sources[0], loc, block if block is not None else i)
+                prev = self._compile(
+                    node.op, sources[0], loc, block if block is not None else i, prefix=f"{prefix}{node.name}."
+                )
             else:
                 op = node.op
                 is_op = isinstance(op, Op)
                 fn = op.shape if isinstance(op, Op) else HANDLES[type(op)]
                 self.steps.append((is_op, fn, node.op, sources, where))
+                self.names.append(op_row_name(prefix[:-1], node.name) if is_op else prefix + node.name)
                 prev = len(self.steps)  # slot 0 is the model's input; step k writes slot k + 1
             slots[node.name] = prev
         return prev

@@ -1,0 +1,132 @@
+"""The latency predictor against what it predicts, on designs and presets its fit never saw, per runtime:
+
+  1. calibrate: designs drawn around every preset but the held-out ones, measured per layer in context, for
+     --budget seconds (as POST /predictors does), then fitted; the fit holds a fifth of its designs out;
+  2. the held-out presets at their own width and resolution, measured end to end twice (the second
+     measurement against the first is the floor: a predictor cannot agree with a measurement better than the
+     measurement agrees with itself);
+  3. a table: the share within ±10% and ±5%, MAPE and Spearman for the predictor, for a linear fit on MACs and
+     one on fvcore's FLOPs (the same training designs), and for the repeat measurement.
+
+Targets (issue 26): >= 95% within ±10% and Spearman >= 0.99 on unseen designs and presets.
+
+    python -m bench.predictor [--budget 360] [--runtimes eager onnxruntime] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from profiler import LatencyOptions, ProfilerError, latency_measurement, profile
+from profiler.latency.devices import cpu_name
+from profiler.latency.progress import Progress
+from profiler.predict import Design, accuracy_of, calibrate, fit_predictor, model_units
+from profiler.spec import PRESETS
+
+HELD_OUT = (
+    "mobilenet_v3_large",
+    "efficientnet_b0",
+    "mnasnet1_0",
+    "ghostnet_100",
+    "resnet18",
+    "regnet_y_400mf",
+    "shufflenet_v2_x1_0",
+    "mobilenetv4_conv_small",
+    "lcnet_100",
+    "mixnet_s",
+)
+
+
+def _measure(spec: Any, batch: int, runtime: str, threads: int, per_layer: bool, budget_s: float) -> dict[str, Any]:
+    report = profile(spec, batch_size=batch)
+    options = LatencyOptions(runtime=runtime, per_layer=per_layer, budget_s=budget_s, threads=threads, batch_size=batch)
+    try:
+        return latency_measurement(report, options)(Progress()).to_dict()
+    except ProfilerError as exc:
+        return {"error": str(exc)}
+
+
+def _row(name: str, acc: dict[str, Any]) -> str:
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:5.1f}%"
+
+    rho = acc.get("spearman")
+    return (
+        f"  {name:<34} {acc['designs']:>4} {pct(acc['within_10pct']):>8} {pct(acc['within_5pct']):>8} "
+        f"{pct(acc['mape']):>8} {'-' if rho is None else f'{rho:.3f}':>8}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", type=float, default=360.0, help="calibration seconds per runtime")
+    parser.add_argument("--runtimes", nargs="+", default=["eager", "onnxruntime"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--design-budget", type=float, default=1.0, help="seconds of measuring per design")
+    args = parser.parse_args()
+    print(f"host: {cpu_name()}, threads {args.threads}; held-out presets: {', '.join(HELD_OUT)}")
+    train_presets = tuple(p for p in PRESETS if p not in HELD_OUT)
+    for runtime in args.runtimes:
+        began = time.monotonic()
+
+        def measure(design: Design, runtime: str = runtime) -> dict[str, Any]:
+            return _measure(design.spec, design.batch_size, runtime, args.threads, True, args.design_budget)
+
+        progress = calibrate(measure, args.budget, seed=1, presets=train_presets)
+        fitting = time.monotonic()
+        predictor = fit_predictor(progress.samples, seed=1)
+        print(
+            f"\n[{runtime}] calibration: {progress.designs_measured} designs measured "
+            f"({progress.designs_failed} failed) in {fitting - began:.0f} s, "
+            f"fit in {time.monotonic() - fitting:.1f} s, {predictor.samples} unit samples"
+        )
+        first, second, predicted, macs, flops, names = [], [], [], [], [], []
+        for name in HELD_OUT:
+            a = _measure({"preset": name}, 1, runtime, args.threads, False, 2.0)
+            b = _measure({"preset": name}, 1, runtime, args.threads, False, 2.0)
+            if "error" in a or "error" in b:
+                print(f"  {name}: {a.get('error') or b.get('error')}")
+                continue
+            report = profile({"preset": name})
+            assert report.plan is not None
+            prediction = predictor.predict(model_units(report.plan))
+            names.append(name)
+            first.append(a["end_to_end"]["median_ms"])
+            second.append(b["end_to_end"]["median_ms"])
+            predicted.append(prediction.median_ms)
+            macs.append(report.counts.totals.macs)
+            flops.append(report.counts.totals.fvcore_flops)
+            flag = " (extrapolated: " + "; ".join(prediction.why) + ")" if prediction.extrapolated else ""
+            print(
+                f"  {name:<24} measured {a['end_to_end']['median_ms']:8.2f} / {b['end_to_end']['median_ms']:8.2f} ms"
+                f"  predicted {prediction.median_ms:8.2f} ms [{prediction.low_ms:.2f}, {prediction.high_ms:.2f}]{flag}"
+            )
+        truth = np.array(first)
+        train = progress.samples
+        baselines = {}
+        for figure, values in (("macs", macs), ("fvcore_flops", flops)):
+            x = np.array([getattr(s.units, figure) for s in train], dtype=np.float64)
+            y = np.array([s.end_to_end_ms for s in train])
+            slope, intercept = np.polyfit(x, y, 1)
+            baselines[figure] = np.maximum(slope * np.array(values, dtype=np.float64) + intercept, 1e-6)
+        print(f"\n  {'on the held-out presets':<34} {'n':>4} {'±10%':>8} {'±5%':>8} {'MAPE':>8} {'Spearman':>8}")
+        print(_row("predictor", accuracy_of(truth, np.array(predicted))))
+        print(_row("linear on MACs", accuracy_of(truth, baselines["macs"])))
+        print(_row("linear on fvcore FLOPs", accuracy_of(truth, baselines["fvcore_flops"])))
+        print(_row("repeat measurement (the floor)", accuracy_of(truth, np.array(second))))
+        held = predictor.accuracy
+        print(
+            f"\n  {'on the designs the fit held out':<34} {'n':>4} {'±10%':>8} {'±5%':>8} {'MAPE':>8} {'Spearman':>8}"
+        )
+        print(_row("predictor", held))
+        print(_row("linear on MACs", held["baselines"]["macs"]))
+        print(_row("linear on fvcore FLOPs", held["baselines"]["fvcore_flops"]))
+        print(f"  interval: {predictor.describe()['interval']}")
+
+
+if __name__ == "__main__":
+    main()
