@@ -248,4 +248,8 @@ class CalibrationJob(Finishes):
         return out
 
     def status_body(self) -> bytes:
-        return encode(self.status())
+        """``status()``, with the predictor (and its held-out designs) under ``report`` once fitted."""
+        status = self.status()
+        if self.predictor is not None:
+            status["report"] = {**self.predictor.describe(), "held_out": self.predictor.held_out}
+        return encode(status)

@@ -91,6 +91,12 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
         choices=["eager", *RUNTIMES],
         help="measure on this runtime (repeat for several; default eager); implies --latency cpu",
     )
+    p.add_argument(
+        "--predict",
+        action="store_true",
+        default=None,
+        help="with --server: predicted latency from the server's calibrated predictors (GET /predictors)",
+    )
     p.add_argument("--per-layer", action="store_true", default=None, help="with latency: time every layer too")
     p.add_argument("--per-layer-method", choices=["in_context", "isolated"], help="how layers are timed")
     p.add_argument(
@@ -158,10 +164,15 @@ def _overridden(spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
 
 def _latency(given: Any, args: argparse.Namespace) -> dict[str, Any] | None:
     """The request's latency: the file's, with the flags over it; None when neither asks for one."""
-    if given is None and not args.latency and not args.runtime:
+    if given is None and not args.latency and not args.runtime and not args.predict:
         return None
     latency = dict(given) if isinstance(given, dict) else {}
-    flags = {"per_layer": args.per_layer, "per_layer_method": args.per_layer_method, "budget_s": args.budget}
+    flags = {
+        "per_layer": args.per_layer,
+        "per_layer_method": args.per_layer_method,
+        "budget_s": args.budget,
+        "predict": args.predict,
+    }
     latency.update({k: v for k, v in flags.items() if v is not None})
     if args.latency:
         latency["devices"] = list(dict.fromkeys(args.latency))
@@ -216,7 +227,12 @@ def _sweep_request(args: argparse.Namespace) -> dict[str, Any]:
 
 def _options(latency: dict[str, Any], batch_size: int) -> list[LatencyOptions]:
     """A request's latency as the core's options, one per device and runtime (what the API's schema does)."""
-    knobs = {k: v for k, v in latency.items() if k not in {"devices", "batch_size", "job", "runtimes"}}
+    if latency.get("predict"):
+        raise SpecError.at(
+            ("latency", "predict"),
+            "predicted latency comes from a server's calibrated predictors (POST /predictors): add --server URL",
+        )
+    knobs = {k: v for k, v in latency.items() if k not in {"devices", "batch_size", "job", "runtimes", "predict"}}
     devices = latency.get("devices", ["cpu"])
     if not isinstance(devices, list) or not devices:
         raise SpecError.at(("latency", "devices"), 'a list of devices is expected, e.g. ["cpu"]')
@@ -318,6 +334,16 @@ def _write_table(body: dict[str, Any], out: TextIO) -> None:
             continue
         e = lat["end_to_end"]
         on = f"{runtime['name']} {runtime.get('version', '')}".strip()
+        if lat.get("method") == "predicted":
+            accuracy = lat["predictor"]["held_out_accuracy"]
+            out.write(
+                f"latency on {lat['device']} ({lat['device_name']}) with {on}: PREDICTED {e['median_ms']:.3f} ms "
+                f"[{e['low_ms']:.3f}, {e['high_ms']:.3f}] by predictor {lat['predictor']['id'][:8]} "
+                f"(held out: {accuracy['within_10pct']:.0%} within 10%)"
+                + (f"; EXTRAPOLATED: {'; '.join(lat['extrapolated_because'])}" if lat["extrapolated"] else "")
+                + "\n"
+            )
+            continue
         out.write(
             f"latency on {lat['device']} ({lat['device_name']}) with {on}: median {e['median_ms']:.3f} ms, "
             f"95% CI [{e['ci95_ms'][0]:.3f}, {e['ci95_ms'][1]:.3f}], CV {e['cv']:.1%}, {e['repeats']} repeats "

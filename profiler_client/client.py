@@ -318,6 +318,24 @@ class ProfilerClient:
 
     # ---- jobs ----
 
+    # ---- latency predictors ----
+
+    def calibrate(
+        self, device: str = "cpu", runtime: str = "eager", *, budget_s: float = 900, **options: Any
+    ) -> JobStatus:
+        """``POST /predictors``: a calibration job (``wait(status['id'])``); then ``latency={"predict": True}``
+        on profile, compare and sweep answers from the predictor it fits."""
+        body = {"device": device, "runtime": runtime, "budget_s": budget_s, **options}
+        return self._json("POST", "/predictors", json=body)
+
+    def predictors(self) -> Json:
+        """``GET /predictors``: each predictor with its held-out accuracy, and the samples stored."""
+        return self._json("GET", "/predictors")
+
+    def predictor(self, predictor_id: str) -> Json:
+        """One predictor, with its held-out designs' measured and predicted latency."""
+        return self._json("GET", f"/predictors/{predictor_id}")
+
     def job(self, job_id: str) -> JobStatus:
         return _job_status(self._json("GET", f"/jobs/{job_id}"), f"/jobs/{job_id}")
 

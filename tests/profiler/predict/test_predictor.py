@@ -158,3 +158,11 @@ def test_too_few_designs_is_an_error_that_says_how_many_are_needed(fitted: tuple
     _, unseen = fitted
     with pytest.raises(SpecError, match=f"at least {MIN_DESIGNS}"):
         fit_predictor(unseen)
+
+
+def test_the_cli_without_a_server_says_where_predictions_come_from(capsys: pytest.CaptureFixture[str]) -> None:
+    from profiler.cli import main
+
+    assert main(["--preset", "mobilenet_v2", "--predict"]) == 2
+    err = capsys.readouterr().err
+    assert "--server" in err and "POST /predictors" in err and "Traceback" not in err
