@@ -26,7 +26,7 @@ from .count.shapes import TotalsProgram, count_plan
 from .errors import LimitError, Loc, ProfilerError, SpecError, UnknownPresetError
 from .limits import Limits
 from .model.build import ModelPlan, plan_model
-from .predict.features import UnitProgram
+from .predict.features import UnitProgram, Units
 from .predict.model import LatencyPredictor, predicted_entry
 from .report import layer_dicts, totals_dict
 from .spec import ModelSpec, parse_spec, preset_table
@@ -282,12 +282,15 @@ def iter_points(
     layers: bool = False,
     predictors: Sequence[LatencyPredictor] = (),
 ) -> Iterator[dict[str, Any]]:
-    """``count_points`` one point at a time (a caller that encodes each holds one point's rows at once)."""
+    """``count_points`` one point at a time (a caller that encodes each holds one point's rows at once). With
+    ``predictors``, points come in batches of ``_PREDICT_BATCH``: one regressor call for all their layers."""
     limits = limits or Limits()
     programs = _Programs(limits)
     unit_programs: dict[int, UnitProgram] = {}
+    waiting: list[tuple[dict[str, Any], Units | None]] = []
     for override in sweep.overrides(start, stop):
         point: dict[str, Any] = {"values": override}
+        units = None
         try:
             spec = parse_spec(point_spec(sweep, override))
             plan, program = programs.get(spec)
@@ -301,13 +304,37 @@ def iter_points(
                 unit_program = unit_programs.get(id(program))
                 if unit_program is None:
                     unit_program = unit_programs[id(program)] = UnitProgram(plan, program)
-                units = unit_program.units((batch_size, spec.in_channels, *spec.hw))
-                point["latency"] = [predicted_entry(p, p.predict(units), units, per_layer=layers) for p in predictors]
+                units = unit_program.units(values[0], values, totals)
             if layers:
                 counts = with_live_bytes(plan, count_plan(plan, batch_size), sweep.memory or MemoryOptions())[0]
                 point["layers"] = layer_dicts(counts.rows)
         except ProfilerError as exc:
             point["error"] = error_dict(exc)
+        if not predictors:
+            yield point
+            continue
+        waiting.append((point, units))
+        if len(waiting) >= _PREDICT_BATCH:
+            yield from _predicted(waiting, predictors, layers)
+            waiting = []
+    yield from _predicted(waiting, predictors, layers)
+
+
+_PREDICT_BATCH = 64
+
+
+def _predicted(
+    waiting: list[tuple[dict[str, Any], Units | None]], predictors: Sequence[LatencyPredictor], layers: bool
+) -> Iterator[dict[str, Any]]:
+    """The points with each predictor's latency (one call per predictor for the batch), in order."""
+    designs = [units for _, units in waiting if units is not None]
+    predictions = [iter(p.predict_many(designs)) for p in predictors]
+    for point, units in waiting:
+        if units is not None:
+            point["latency"] = [
+                predicted_entry(p, next(found), units, per_layer=layers)
+                for p, found in zip(predictors, predictions, strict=True)
+            ]
         yield point
 
 

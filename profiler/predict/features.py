@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..count.shapes import Shape, TotalsProgram
+from ..count.shapes import ModuleTotals, Shape, TotalsProgram
 from ..model.build import ModelPlan
 from ..model.layers import Conv, Linear
 
@@ -59,60 +59,70 @@ def unit_kind(op: object, in_shape: Shape) -> str:
     return str(module_type) if module_type is not None else type(op).__name__.lower()
 
 
-def _channels_hw(shape: Shape) -> tuple[int, int]:
-    return (shape[1] if len(shape) > 1 else 1), (math.prod(shape[2:]) if len(shape) > 2 else 1)
-
-
 class UnitProgram:
-    """A plan's units compiled once (its counting program's steps); ``units`` reads them at an input shape."""
+    """A plan's units compiled once (its counting program's steps); ``units`` reads them at an input shape.
+
+    For one plan only the batch and the spatial sizes change between input shapes: channels, kernels, groups and
+    parameters do not, and a conv's or linear's MACs are a fixed number per output element. So the first call
+    reads every step (the counting handles), and later ones scale those by the shapes' sizes, vectorized: a
+    sweep's points cost a tenth of a count each."""
 
     def __init__(self, plan: ModelPlan, program: TotalsProgram | None = None) -> None:
         self.program = program or TotalsProgram(plan)
+        steps = self.program.steps
+        self._sources = np.array([sources[0] for _, _, _, sources, _ in steps], dtype=np.intp)
+        flat = [(k, s) for k, (_, _, _, sources, _) in enumerate(steps) for s in sources]
+        self._flat_steps = np.array([k for k, _ in flat], dtype=np.intp)
+        self._flat_sources = np.array([s for _, s in flat], dtype=np.intp)
+        self._static: tuple[list[str], np.ndarray, np.ndarray] | None = None  # kinds, fixed columns, MACs/out
 
-    def units(self, input_shape: Shape) -> Units:
-        program = self.program
-        values, totals = program.run_values(input_shape)
-        rows: list[tuple[float, ...]] = []
+    def _read_steps(self, values: list[Shape]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each step's kind, its shape-free features and its MACs per output element (from its handle)."""
         kinds: list[str] = []
-        batch = input_shape[0]
-        for k, (is_op, fn, op, sources, _) in enumerate(program.steps):
-            ins = [values[s] for s in sources]
+        fixed = np.zeros((len(self.program.steps), len(FEATURES)), dtype=np.float64)
+        per_out = np.zeros(len(self.program.steps), dtype=np.float64)
+        for k, (is_op, fn, op, sources, _) in enumerate(self.program.steps):
+            ins = values[sources[0]]
+            kinds.append(unit_kind(op, ins))
+            fixed[k, _C_IN] = ins[1] if len(ins) > 1 else 1
             out = values[k + 1]
-            c_in, hw_in = _channels_hw(ins[0])
-            c_out, hw_out = _channels_hw(out)
-            elements_in = sum(math.prod(s) for s in ins)
-            elements_out = math.prod(out)
-            macs = params = 0
-            kernel = stride = groups = dilation = 0
-            if not is_op:
-                counted = fn(op, ins[0])
-                macs, params = counted.macs, counted.params
-                kernel, stride = getattr(op, "k", 0), getattr(op, "s", 0)
-                groups, dilation = getattr(op, "groups", 0), getattr(op, "dilation", 0)
-                if isinstance(op, Linear):
-                    kernel = stride = groups = dilation = 1
-            moved = elements_in + elements_out + params
-            rows.append(
-                (
-                    batch,
-                    c_in,
-                    c_out,
-                    hw_in,
-                    hw_out,
-                    kernel,
-                    stride,
-                    groups,
-                    dilation,
-                    macs,
-                    elements_in,
-                    elements_out,
-                    params,
-                    macs / moved if moved else 0.0,
-                )
-            )
-            kinds.append(unit_kind(op, ins[0]))
-        x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
-        return Units(list(program.names), kinds, x, totals.macs, totals.fvcore_flops)
+            fixed[k, _C_OUT] = out[1] if len(out) > 1 else 1
+            if is_op:
+                continue
+            counted = fn(op, ins)
+            per_out[k] = counted.macs / math.prod(out)
+            fixed[k, _PARAMS] = counted.params
+            if isinstance(op, Linear):
+                fixed[k, _GEOMETRY] = 1
+            else:
+                fixed[k, _GEOMETRY] = [getattr(op, a, 0) for a in ("k", "s", "groups", "dilation")]
+        return kinds, fixed, per_out
+
+    def units(self, input_shape: Shape, values: list[Shape] | None = None, totals: ModuleTotals | None = None) -> Units:
+        """The units at ``input_shape``; ``values`` and ``totals``: the program's run there, when already run."""
+        if values is None or totals is None:
+            values, totals = self.program.run_values(input_shape)
+        if self._static is None:
+            self._static = self._read_steps(values)
+        kinds, fixed, per_out = self._static
+        elements = np.array([math.prod(v) for v in values], dtype=np.float64)
+        hw = np.array([math.prod(v[2:]) if len(v) > 2 else 1 for v in values], dtype=np.float64)
+        x = fixed.copy()
+        x[:, _BATCH] = input_shape[0]
+        x[:, _HW_IN] = hw[self._sources]
+        x[:, _HW_OUT] = hw[1:]
+        x[:, _ELEMENTS_IN] = np.bincount(self._flat_steps, weights=elements[self._flat_sources], minlength=len(x))
+        x[:, _ELEMENTS_OUT] = elements[1:]
+        x[:, _MACS] = np.rint(per_out * elements[1:])
+        moved = x[:, _ELEMENTS_IN] + x[:, _ELEMENTS_OUT] + x[:, _PARAMS]
+        x[:, _INTENSITY] = np.divide(x[:, _MACS], moved, out=np.zeros(len(x)), where=moved > 0)
+        return Units(list(self.program.names), list(kinds), x, totals.macs, totals.fvcore_flops)
+
+
+_BATCH, _C_IN, _C_OUT, _HW_IN, _HW_OUT = (FEATURES.index(n) for n in ("batch", "c_in", "c_out", "hw_in", "hw_out"))
+_GEOMETRY = [FEATURES.index(n) for n in ("kernel", "stride", "groups", "dilation")]
+_MACS, _ELEMENTS_IN, _ELEMENTS_OUT = (FEATURES.index(n) for n in ("macs", "elements_in", "elements_out"))
+_PARAMS, _INTENSITY = FEATURES.index("params"), FEATURES.index("intensity")
 
 
 def model_units(plan: ModelPlan, batch_size: int = 1) -> Units:

@@ -96,6 +96,12 @@ class LatencyPredictor:
         """What in ``units`` lies outside what was sampled."""
         why: list[str] = []
         columns = [FEATURES.index(name) for name in _CHECKED]
+        if all(kind in self.ranges for kind in units.kinds):  # the common case at once: all within range
+            low = np.array([self.ranges[kind][0] for kind in units.kinds]).reshape(len(units), len(_CHECKED))
+            high = np.array([self.ranges[kind][1] for kind in units.kinds]).reshape(len(units), len(_CHECKED))
+            values = units.x[:, columns]
+            if not ((values > high * _EXTRAPOLATION_MARGIN).any() or (values * _EXTRAPOLATION_MARGIN < low).any()):
+                return why
         for kind in dict.fromkeys(units.kinds):
             if kind not in self.kinds:
                 why.append(f"a {kind} was never measured")

@@ -53,9 +53,14 @@ def test_units_are_the_reports_rows_and_ops_with_their_counts() -> None:
     kinds = dict(zip(units.names, units.kinds, strict=True))
     assert kinds["features.1.conv_dw"] == "conv_dw" and kinds["features.1.se.fc1"] == "conv_1x1"
     assert kinds["features.0.conv"] == "conv" and kinds["features.0.act"] == "Hardswish"
-    # The same program at another shape: as planned at that shape.
-    other = UnitProgram(report.plan).units((1, 3, 96, 96))
-    assert other.macs == profile({"preset": "mobilenet_v3_small", "resolution": 96}).counts.totals.macs
+    # The same program at another shape (scaled from its first reading): as read afresh at that shape.
+    program = UnitProgram(report.plan)
+    program.units((2, 3, 160, 160))
+    other = program.units((3, 3, 96, 112))
+    assert np.array_equal(other.x, UnitProgram(report.plan).units((3, 3, 96, 112)).x)
+    assert other.kinds == units.kinds and other.names == units.names
+    small = profile({"preset": "mobilenet_v3_small", "resolution": [96, 112]}, batch_size=3)
+    assert other.macs == small.counts.totals.macs == other.x[:, _col("macs")].sum()
 
 
 def test_a_runtime_nodes_time_goes_to_the_layers_it_fused_by_their_macs() -> None:
