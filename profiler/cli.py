@@ -290,8 +290,9 @@ def _measure(report: Any, opts: LatencyOptions, *, leave: bool = True) -> Latenc
         with tqdm(desc=f"timing on {opts.device}", unit="step", file=sys.stderr, leave=leave) as bar:
             while True:
                 done = wait([job.future], timeout=0.2).done
-                bar.total = job.progress.total_steps
-                bar.update(job.progress.done_steps - bar.n)
+                if (job.progress.total_steps, job.progress.done_steps) != (bar.total, bar.n):  # redrawn on change
+                    bar.total = job.progress.total_steps
+                    bar.update(job.progress.done_steps - bar.n)
                 if done:
                     break
         return job.future.result()
@@ -390,7 +391,9 @@ def _sweep(request: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     countable = [p for p in points if "totals" in p] if options else []
     devices = list(dict.fromkeys(opts.device for opts in options))
-    with tqdm(total=len(countable), desc="measuring", unit="point", file=sys.stderr, disable=not options) as bar:
+    with tqdm(
+        total=len(countable), desc="measuring", unit="point", file=sys.stderr, disable=None if options else True
+    ) as bar:
         for i, point in enumerate(countable):
             device = devices[i % len(devices)]  # the points spread over the devices, each on every runtime
             report = None

@@ -5,6 +5,11 @@ kept); on CUDA from the caching allocator's own peak (``torch.cuda.max_memory_al
 from __future__ import annotations
 
 import functools
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -13,13 +18,46 @@ from torch.profiler import ProfilerActivity, profile
 __all__ = ["forward_peak_bytes", "peak_bytes_how", "warm_up_profiler"]
 
 
+# Kineto prints this (to fd 2, from C++) when the profiler first starts in a thread other than the one that
+# loaded it, as a worker thread does: harmless, and read as a failure in a server log or a CLI's progress bar.
+_KINETO_THREAD_NOTE = b"External init callback must run in same thread as registerClient"
+
+
+@contextmanager
+def _stderr_without(noise: bytes) -> Iterator[None]:
+    """File descriptor 2 through a pipe meanwhile; every line but those containing ``noise`` passed on after."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no stderr to filter
+        yield
+        return
+    read_end, write_end = os.pipe()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(read_end, 65536), b"")), daemon=True)
+    reader.start()  # drained as it comes: a full pipe never blocks the writer
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)  # the pipe's last write end closes: the reader sees its end
+        os.close(saved)
+        reader.join(5)
+        os.close(read_end)
+        kept = [line for line in b"".join(chunks).splitlines(keepends=True) if noise not in line]
+        if kept:
+            os.write(2, b"".join(kept))
+
+
 @functools.cache
 def warm_up_profiler(device: str) -> None:
     """Start torch.profiler once per process (its first use takes a second or two): what a first measurement
-    would otherwise pay inside its budget."""
+    would otherwise pay inside its budget. Kineto's note about the starting thread is left out of stderr."""
     if not device.startswith("cuda"):
         tiny = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU()).eval()
-        forward_peak_bytes(tiny, torch.zeros(1, 3, 8, 8), warm_up=False)
+        with _stderr_without(_KINETO_THREAD_NOTE):
+            forward_peak_bytes(tiny, torch.zeros(1, 3, 8, 8), warm_up=False)
 
 
 def peak_bytes_how(device: str) -> str:
