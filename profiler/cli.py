@@ -72,7 +72,12 @@ def _parse_args(argv: list[str] | None, *, sweep: bool = False) -> argparse.Name
         p.add_argument(
             "--point", action="append", default=[], metavar="JSON", help="an explicit point: '{\"resolution\": 96}'"
         )
-    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a paper table")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        metavar="NAME",
+        help="start from a paper table: " + ", ".join(sorted(PRESETS)),
+    )
     p.add_argument(
         "--set",
         action="append",
