@@ -14,6 +14,9 @@ const NO_BOUND = "#d1d5db";
 const ROOF_COLOR = "#111827";
 const BUDGET_COLOR = "#b91c1c";
 const [POINT_COLOR, FRONT_COLOR, OVER_BUDGET_COLOR] = ["#93c5fd", "#111827", "#d1d5db"];
+// Predicted latency: its bars, and a predictor's held-out designs against the exact line and the ±10% band.
+const PREDICTED_COLOR = "#7c3aed";
+const [WITHIN_COLOR, OUTSIDE_COLOR, EXACT_COLOR, BAND_COLOR] = ["#2563eb", "#ea580c", "#111827", "rgba(22, 163, 74, 0.18)"];
 const BLOCK_PALETTE = ["#2563eb", "#ea580c", "#059669", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
 const charts = [];
 const FIELD_NAMES = { width_multiplier: "α", resolution: "ρ" };
@@ -163,12 +166,20 @@ function specOf(side) {
   return spec;
 }
 
-function latencyOptions() {
-  if (!$("latency-on").checked) return null;
+const checkedRuntimes = () => {
   const runtimes = [...document.querySelectorAll('input[name="runtime"]:checked')].map((box) => box.value);
+  return runtimes.length ? runtimes : ["eager"];
+};
+
+function latencyOptions() {
+  if (!$("latency-on").checked && !$("predict").checked) return null;
+  if ($("predict").checked) {  // answered at once from the predictors, per layer too
+    return { devices: [$("latency-device").value], runtimes: checkedRuntimes(), predict: true };
+  }
+  const runtimes = checkedRuntimes();
   return {
     devices: [$("latency-device").value],
-    runtimes: runtimes.length ? runtimes : ["eager"],
+    runtimes,
     per_layer: $("per-layer").checked,
     budget_s: Number($("budget").value || 10),
     job: true,
@@ -204,7 +215,10 @@ async function run() {
       const body = { a, b, batch_size: batch, ...(latency ? { latency: { ...latency, per_layer: false } } : {}) };
       const { status, data: answer } = await api("POST", "/compare", body);
       const data = status === 202 ? (await follow([[answer.id, "A vs B"]]))[0] : answer;
-      if (latency && latency.per_layer) {  // per-layer bars: each side measured as its own profile job
+      if (latency && latency.predict) {  // predicted per-layer bars: each side's prediction, at once
+        const answers = await Promise.all([a, b].map((spec) => api("POST", "/profile", { ...spec, batch_size: batch, latency })));
+        data.timed = answers.map(({ data: answer }) => answer);
+      } else if (latency && latency.per_layer) {  // per-layer bars: each side measured as its own profile job
         const jobs = await Promise.all([a, b].map((spec) => api("POST", "/profile", { ...spec, batch_size: batch, latency })));
         const [timedA, timedB] = await follow(jobs.map(({ data: job }, i) => [job.id, i ? "B" : "A"]));
         data.timed = [timedA, timedB];
@@ -360,6 +374,10 @@ function latencySummary(sides) {
     $("latency-summary").replaceChildren();
     return;
   }
+  if (timed.every(([, lat]) => lat.method === "predicted")) {
+    predictedSummary(timed, sides.length > 1);
+    return;
+  }
   const both = sides.length > 1;
   const table = document.createElement("table");
   table.className = "latency";
@@ -405,9 +423,107 @@ function latencySummary(sides) {
   $("latency-summary").replaceChildren(table, ...warnings);
 }
 
+const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(v >= 0.995 || v === 0 ? 0 : 1)}%`);
+
+// A predictor's held-out accuracy in words: "83% within ±5%, 100% within ±10%, MAPE 3.0%, Spearman 1.000".
+function accuracyText(acc) {
+  if (!acc) return "–";
+  const spearman = acc.spearman === null || acc.spearman === undefined ? "–" : acc.spearman.toFixed(3);
+  return `${pct(acc.within_10pct)} within ±10%, ${pct(acc.within_5pct)} within ±5%, MAPE ${pct(acc.mape)}, ` +
+    `Spearman ${spearman} (${acc.designs} held-out designs)`;
+}
+
+const predictorText = (p) => (p ? `${p.runtime} on ${p.device}${p.device_name ? ` (${p.device_name})` : ""}, fitted ${when(p.fitted_at)} on ${p.designs} designs` : "");
+
+// A badge that says a figure is predicted, not measured.
+const predictedBadge = () => Object.assign(document.createElement("span"), { className: "badge predicted", textContent: "predicted" });
+
+// An extrapolated prediction: a visible warning with the reasons (the first few).
+function extrapolatedWarning(where, reasons) {
+  const warning = document.createElement("div");
+  warning.className = "warning extrapolated";
+  const list = reasons || [];
+  const shownReasons = list.slice(0, 3).join("; ") + (list.length > 3 ? `; and ${list.length - 3} more` : "");
+  warning.textContent = `⚠ extrapolated${where ? ` (${where})` : ""}: the design lies outside what the predictor ` +
+    `measured, so its interval is widened; do not trust the number${shownReasons ? `: ${shownReasons}` : ""}`;
+  warning.title = list.join("\n");
+  return warning;
+}
+
+// Predicted latency (profile, or each side of a comparison): the prediction and its interval, marked as
+// predicted, with the predictor's held-out accuracy; a warning where the design lies outside its data.
+function predictedSummary(timed, both) {
+  const table = document.createElement("table");
+  table.className = "latency predicted";
+  table.id = "latency-table";
+  const caption = table.createCaption();
+  caption.append("latency, end to end: ", predictedBadge(), " from a predictor, not measured");
+  const heads = [...(both ? ["side"] : []), "device", "runtime", "predicted median ms", "interval ms", "predictor's held-out accuracy", "predictor"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const body = table.createTBody();
+  const warnings = [];
+  for (const [side, lat] of timed) {
+    const row = body.insertRow();
+    row.dataset.side = side;
+    row.dataset.device = lat.device;
+    row.dataset.runtime = runtimeName(lat);
+    row.dataset.method = "predicted";
+    const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+    if (both) cell(side.toUpperCase(), "text");
+    cell(lat.device_name ? `${lat.device} (${lat.device_name})` : lat.device, "text");
+    cell(runtimeName(lat), "text");
+    const e = lat.end_to_end;
+    const median = cell(`${e.median_ms.toFixed(3)} `);
+    median.dataset.value = String(e.median_ms);
+    median.append(predictedBadge());
+    cell(`${e.low_ms.toFixed(3)} – ${e.high_ms.toFixed(3)}${lat.extrapolated ? " (widened)" : ""}`).title = e.interval_how || "";
+    const p = lat.predictor || {};
+    cell(accuracyText(p.held_out_accuracy), "text wrap accuracy");
+    cell(predictorText(p), "text wrap").title = p.interval || "";
+    if (lat.extrapolated) {
+      row.classList.add("extrapolated");
+      const warning = extrapolatedWarning(`${both ? side.toUpperCase() + " " : ""}${lat.device} ${runtimeName(lat)}`, lat.extrapolated_because);
+      warning.dataset.device = lat.device;
+      warnings.push(warning);
+    }
+  }
+  $("latency-summary").replaceChildren(table, ...warnings);
+}
+
+// /compare's predicted latency: A's and B's predictions, B over A, the predictor's accuracy.
+function predictedPairedSummary(entries) {
+  const table = document.createElement("table");
+  table.className = "latency predicted";
+  table.id = "compare-latency-table";
+  const caption = table.createCaption();
+  caption.append("latency, B / A: ", predictedBadge(), " from a predictor, not measured");
+  const heads = ["device", "runtime", "A predicted ms", "B predicted ms", "B / A", "predictor's held-out accuracy"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const body = table.createTBody();
+  const warnings = [];
+  for (const entry of entries) {
+    const row = body.insertRow();
+    row.dataset.device = entry.device;
+    row.dataset.runtime = runtimeName(entry);
+    row.dataset.method = "predicted";
+    const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+    cell(entry.device_name ? `${entry.device} (${entry.device_name})` : entry.device, "text");
+    cell(runtimeName(entry), "text");
+    for (const side of [entry.a, entry.b]) cell(`${side.median_ms.toFixed(3)} (${side.low_ms.toFixed(3)} – ${side.high_ms.toFixed(3)})`);
+    cell(`${entry.b_over_a.toFixed(3)}×`).dataset.value = String(entry.b_over_a);
+    cell(accuracyText(entry.predictor && entry.predictor.held_out_accuracy), "text wrap accuracy");
+    if (entry.extrapolated) warnings.push(extrapolatedWarning(`${entry.device} ${runtimeName(entry)}, A or B`, []));
+  }
+  $("latency-summary").append(table, ...warnings);
+}
+
 // /compare's paired latency: per device and runtime, B's median over A's with its 95% interval and verdict.
 function pairedSummary(entries) {
   if (!entries.length) return;
+  if (entries.every((e) => e.method === "predicted")) {
+    predictedPairedSummary(entries);
+    return;
+  }
   const table = document.createElement("table");
   table.className = "latency";
   table.id = "compare-latency-table";
@@ -480,31 +596,36 @@ function drawCharts(sides, aligned) {
   const timed = sides.flatMap(([side, report]) => (report.latency || []).filter((l) => l.per_layer).map((l) => [side, l]));
   if (timed.length) {
     const which = everyLayer ? "every layer" : "conv/linear layers";
-    const how = timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
+    const predicted = timed.every(([, lat]) => lat.method === "predicted");
+    const how = predicted ? "predicted from each layer's shape, not measured"
+      : timed[0][1].per_layer.method === "isolated" ? "each timed alone" : "in context";
     const series = timed.map(([side, lat]) => {
       const where = runtimeName(lat) === "eager" ? lat.device : `${lat.device} ${runtimeName(lat)}`;
-      return both ? `${side.toUpperCase()} ${where}` : where;
+      return `${both ? `${side.toUpperCase()} ` : ""}${where}${predicted ? " (predicted)" : ""}`;
     });
     const bounds = new Set(timed.flatMap(([, lat]) => lat.per_layer.layers.map((x) => x.bound || "none")));
-    const items = [
+    const items = predicted ? [{ label: "predicted time (no roofline verdict)", color: PREDICTED_COLOR }] : [
       ...Object.entries(BOUND_COLORS).map(([bound, color]) => ({ label: `${bound}-bound`, color, muted: !bounds.has(bound) })),
       { label: "no verdict", color: NO_BOUND, muted: !bounds.has("none") },
+    ];
+    items.push(
       ...(both ? sides.map(([side]) => ({ label: `outline: ${side.toUpperCase()}`, color: COLORS[side], kind: "outline" })) : []),
       ...(series.length > 1 ? [{ label: `bars in each slot, left to right: ${series.join(", ")}`, kind: "text" }] : []),
-    ];
-    boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which}), coloured by what bounds it`, names, timed.map(([side, lat], k) => {
+    );
+    const coloured = predicted ? "" : ", coloured by what bounds it";
+    boxes.push(chartBox("latency", `latency per layer (median ms, ${how}; ${which})${coloured}`, names, timed.map(([side, lat], k) => {
       // A runtime's row (a fused node) stands at the first spec layer it covers.
       const byLayer = new Map(lat.per_layer.layers.map((x) => [x.layers && x.layers.length ? x.layers[0] : x.name, x]));
       const at = side === "b" ? 1 : 0;
       return {
         label: series[k],
         data: slots.map((slot) => byLayer.get(slot.names[at])?.median_ms ?? null),
-        backgroundColor: slots.map((slot) => BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || NO_BOUND),
+        backgroundColor: slots.map((slot) => (predicted ? PREDICTED_COLOR : BOUND_COLORS[byLayer.get(slot.names[at])?.bound] || NO_BOUND)),
         borderColor: COLORS[side],
         borderWidth: both ? 1 : 0,
       };
     }), items));
-    boxes.push(rooflineBox(timed));
+    if (!predicted) boxes.push(rooflineBox(timed));  // a prediction has no achieved FLOP/s to place
   }
   const withMemory = sides.filter(([, report]) => report.memory);
   if (withMemory.length) boxes.push(memoryBox(withMemory));
@@ -719,6 +840,8 @@ function chartBox(key, title, labels, datasets, items) {
 
 let currentSweep = null;
 let shownSweep = null;
+let sweepYToLatency = false;  // a predicted sweep's plots show its latency first
+let verifyChart = null;
 
 function numberList(text, what) {
   const values = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
@@ -739,6 +862,11 @@ function sweepRequest() {
   if ($("sweep-memory").checked) body.memory = memoryOptions() || {};
   if ($("sweep-latency").checked) {
     body.latency = { devices: [$("latency-device").value], budget_s: Number($("budget").value || 10) };
+    if ($("predict").checked) {  // at counting speed; verify: the fastest front points measured too (a job)
+      Object.assign(body.latency, { predict: true, runtimes: checkedRuntimes() });
+      const verify = Number($("sweep-verify").value || 0);
+      if (verify > 0) body.latency.verify = verify;
+    }
   }
   return body;
 }
@@ -749,7 +877,9 @@ async function runSweep() {
   try {
     const request = sweepRequest();
     const sizes = Object.entries(request.grid).map(([field, values]) => `${values.length} ${FIELD_NAMES[field] || field}`);
-    working($("sweep-status"), `sweeping ${request.base.preset} over ${sizes.join(" × ")}: counting…`);
+    const predicting = request.latency && request.latency.predict ? " and predicting latency" : "";
+    working($("sweep-status"), `sweeping ${request.base.preset} over ${sizes.join(" × ")}: counting${predicting}…`);
+    if (predicting) sweepYToLatency = true;
     const { status, data } = await api("POST", "/sweep", request);
     if (status === 202) await followSweep(data.id);
     else showSweep(data);
@@ -802,6 +932,7 @@ function showSweep(body) {
   $("sweep-result").hidden = false;
   $("result").hidden = true;  // one answer at a time
   const measured = body.pareto_objectives.includes("latency_ms");
+  const predicted = body.latency_method === "predicted";
   $("sweep-result-title").textContent = `${body.name || body.preset || "sweep"}: ${body.fields.map((f) => FIELD_NAMES[f] || f).join(" × ")}`;
   const state = body.state ? ` · ${body.state}, ${body.points_measured} / ${body.points_to_measure} measured` : "";
   $("sweep-result-meta").textContent =
@@ -816,8 +947,71 @@ function showSweep(body) {
   const ySelect = $("sweep-y");
   if (measured && ySelect.options.length === 1) ySelect.append(new Option("latency (ms)", "latency"));
   if (!measured && ySelect.options.length > 1) ySelect.remove(1);
+  if (measured) ySelect.options[1].textContent = predicted ? "predicted latency (ms)" : "latency (ms)";
+  if (measured && predicted && sweepYToLatency) ySelect.value = "latency";
+  sweepYToLatency = false;
   drawScatter(body, ySelect.value);
   drawHeatmaps(body, measured);
+  sweepPredictedNote(body);
+  drawVerify(body.verify);
+}
+
+// A predicted sweep says so, with the predictors used and their held-out accuracy.
+function sweepPredictedNote(body) {
+  const note = $("sweep-predicted");
+  if (body.latency_method !== "predicted") { note.replaceChildren(); return; }
+  const lines = (body.predictors || []).map((p) => {
+    const line = document.createElement("div");
+    line.textContent = ` latency of every point from the predictor for ${predictorText(p)}: held out, ${accuracyText(p.held_out_accuracy)}.`;
+    line.prepend(predictedBadge());
+    return line;
+  });
+  if (!lines.length) {
+    const line = Object.assign(document.createElement("div"), { textContent: " latency of every point from a predictor, not measured" });
+    line.prepend(predictedBadge());
+    lines.push(line);
+  }
+  const extrapolated = body.points.filter((p) => (p.latency || []).some((e) => e.extrapolated)).length;
+  note.replaceChildren(...lines, ...(extrapolated ? [extrapolatedWarning(`${extrapolated} of ${body.points.length} points`, [])] : []));
+  note.className = "predicted-note";
+}
+
+// A predicted sweep's verified points: predicted against measured, a table and a scatter.
+function drawVerify(verify) {
+  const box = $("verify-box");
+  if (verifyChart) { verifyChart.destroy(); verifyChart = null; }
+  if (!verify) { box.hidden = true; box.replaceChildren(); return; }
+  box.hidden = false;
+  const heading = Object.assign(document.createElement("h3"), {
+    textContent: `Verified: the fastest predicted Pareto points measured (${verify.points.length} so far` +
+      `${verify.within_10pct == null ? "" : `; ${pct(verify.within_10pct)} within ±10%, MAPE ${pct(verify.mape)}`})`,
+  });
+  const table = document.createElement("table");
+  table.className = "latency";
+  table.id = "verify-table";
+  const heads = ["point", "predicted ms", "measured ms", "error"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const tbody = table.createTBody();
+  const pointName = (v) => Object.entries(v.values || {}).map(([k, x]) => `${FIELD_NAMES[k] || k} ${JSON.stringify(x)}`).join(", ");
+  for (const v of verify.points) {
+    const row = tbody.insertRow();
+    row.dataset.point = String(v.point);
+    const cell = (text, cls) => Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+    cell(pointName(v), "text");
+    cell(v.predicted_ms.toFixed(3));
+    cell(v.measured_ms == null ? "failed" : v.measured_ms.toFixed(3));
+    cell(v.error == null ? "–" : `${v.error >= 0 ? "+" : ""}${(100 * v.error).toFixed(1)}%`);
+  }
+  const measuredPoints = verify.points.filter((v) => v.measured_ms).map((v) => ({ name: pointName(v), measured: v.measured_ms, predicted: v.predicted_ms }));
+  const parts = [heading, table];
+  if (measuredPoints.length) {
+    const { box: chartBoxEl, canvas } = chartFrame("verify", "predicted against measured latency of the verified points (ms, log axes)", predictionItems(measuredPoints, "verified point"));
+    parts.push(chartBoxEl);
+    box.replaceChildren(...parts);
+    verifyChart = predictionChart(canvas, measuredPoints, "verified point");
+  } else {
+    box.replaceChildren(...parts);
+  }
 }
 
 function drawScatter(body, yKey) {
@@ -825,7 +1019,8 @@ function drawScatter(body, yKey) {
   const value = (p) => (yKey === "latency" ? medianOf(p) : p.totals.macs);
   const points = body.points.map((p, i) => ({ p, i })).filter(({ p }) => p.totals && value(p) !== null);
   const asXY = ({ p, i }) => ({ x: p.totals.params, y: value(p), i });
-  const yTitle = yKey === "latency" ? "latency, median (ms)" : "MACs";
+  const predicted = body.latency_method === "predicted";
+  const yTitle = yKey !== "latency" ? "MACs" : predicted ? "predicted latency (ms)" : "latency, median (ms)";
   const shaded = body.points.some((p) => p.memory && p.memory.fits === false);
   $("scatter-title").textContent = `${yTitle} against parameters (log axes)`;
   $("legend-sweep").replaceWith(legendOf("sweep", [
@@ -858,7 +1053,7 @@ function drawScatter(body, yKey) {
               const latency = medianOf(p);
               const memory = p.memory ? `, peak ${short(p.memory.peak_activation_bytes)}B${p.memory.fits === false ? " (does not fit)" : ""}` : "";
               return `${values}: ${short(p.totals.macs)} MACs, ${short(p.totals.params)} params` +
-                (latency === null ? "" : `, ${latency.toFixed(3)} ms`) + memory;
+                (latency === null ? "" : `, ${latency.toFixed(3)} ms${predicted ? " predicted" : ""}`) + memory;
             },
           },
         },
@@ -878,7 +1073,8 @@ function drawHeatmaps(body, measured) {
     if (body.points.some((p) => p.memory)) {
       boxes.push(heatmap(body, "peak activation memory (bytes)", (p) => p.memory && p.memory.peak_activation_bytes, short));
     }
-    if (measured) boxes.push(heatmap(body, "latency (ms)", medianOf, (v) => v.toFixed(2)));
+    const title = body.latency_method === "predicted" ? "predicted latency (ms)" : "latency (ms)";
+    if (measured) boxes.push(heatmap(body, title, medianOf, (v) => v.toFixed(2)));
   }
   $("heatmaps").replaceChildren(...boxes);
 }
@@ -934,6 +1130,195 @@ function heatmap(body, title, valueOf, format) {
 
 // A heatmap cell's colour for its place t in [0, 1] between the smallest and the largest value (log scale).
 const heatColor = (t) => `hsl(${220 - 200 * t} 80% ${85 - 25 * t}%)`;
+
+// ---- predictors ------------------------------------------------------------------------------------------
+
+let predictorChart = null;
+let selectedPredictor = null;
+let calibrating = null;
+
+// Predicted against measured: within ±10% or not, by colour; the exact line; the ±10% band.
+const isWithin = (pt) => Math.abs(pt.predicted - pt.measured) <= 0.1 * pt.measured;
+function predictionItems(points, what) {
+  const outside = points.filter((pt) => !isWithin(pt)).length;
+  return [
+    { label: `${what} within ±10%`, color: WITHIN_COLOR, kind: "dot", muted: outside === points.length },
+    { label: `${what} off by more than 10%`, color: OUTSIDE_COLOR, kind: "dot", muted: !outside },
+    { label: "y = x (predicted = measured)", color: EXACT_COLOR, kind: "line" },
+    { label: "±10% band", color: BAND_COLOR, kind: "box" },
+  ];
+}
+
+// Labels on a log axis at 1, 2 and 5 times a power of ten.
+const msTick = (v) => {
+  const m = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+  return [1, 2, 5].some((k) => Math.abs(m - k) < 1e-6) ? (v >= 1 ? short(v) : String(Number(v.toPrecision(2)))) : null;
+};
+
+function predictionChart(canvas, points, what) {
+  const values = points.flatMap((pt) => [pt.measured, pt.predicted]);
+  const lo = Math.min(...values) / 1.3;
+  const hi = Math.max(...values) * 1.3;
+  const line = (k) => [{ x: lo, y: lo * k }, { x: hi, y: hi * k }];
+  const asXY = (pt) => ({ x: pt.measured, y: pt.predicted, name: pt.name });
+  const scale = (text) => ({ type: "logarithmic", min: lo, max: hi, title: { display: true, text }, ticks: { callback: msTick, autoSkip: true, maxRotation: 0 } });
+  return new Chart(canvas, {
+    type: "scatter",
+    data: {
+      datasets: [
+        { type: "line", label: "+10%", data: line(1.1), borderWidth: 0, pointRadius: 0, backgroundColor: BAND_COLOR, fill: "+1", role: "band" },
+        { type: "line", label: "-10%", data: line(0.9), borderWidth: 0, pointRadius: 0, fill: false, role: "band" },
+        { type: "line", label: "y = x", data: line(1), borderColor: EXACT_COLOR, borderWidth: 1.5, pointRadius: 0, role: "exact" },
+        { label: `${what} within ±10%`, data: points.filter(isWithin).map(asXY), backgroundColor: WITHIN_COLOR, pointRadius: 4, role: "points" },
+        { label: `${what} off by more than 10%`, data: points.filter((pt) => !isWithin(pt)).map(asXY), backgroundColor: OUTSIDE_COLOR, pointRadius: 4, role: "points" },
+      ],
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          filter: (item) => item.dataset.role === "points",
+          callbacks: {
+            title: (items) => (items.length ? items[0].raw.name : ""),
+            label: (c) => `measured ${c.raw.x.toFixed(3)} ms, predicted ${c.raw.y.toFixed(3)} ms (${c.raw.y >= c.raw.x ? "+" : ""}${(100 * (c.raw.y - c.raw.x) / c.raw.x).toFixed(1)}%)`,
+          },
+        },
+      },
+      scales: { x: scale("measured latency (ms)"), y: scale("predicted latency (ms)") },
+    },
+  });
+}
+
+function calibrateBody(device = "cpu", runtime = "eager") {
+  return `{"device": ${JSON.stringify(device)}, "runtime": ${JSON.stringify(runtime)}, "budget_s": 900}`;
+}
+
+async function refreshPredictors(select) {
+  let data;
+  try {
+    ({ data } = await api("GET", "/predictors"));
+  } catch (e) {
+    $("predictors-empty").hidden = false;
+    $("predictors-empty").textContent = e instanceof ApiError ? e.message : String(e);
+    return;
+  }
+  const list = data.predictors || [];
+  const empty = $("predictors-empty");
+  empty.hidden = list.length > 0;
+  if (!list.length) {
+    empty.replaceChildren("No predictor yet: predicted latency needs one per device and runtime. Calibrate one ",
+      "(about 15 minutes, a job) with ", Object.assign(document.createElement("code"), { textContent: `POST /predictors ${calibrateBody()}` }),
+      ", or with the form below.");
+  }
+  const samples = (data.samples || []).map((k) => `${k.runtime} on ${k.device}: ${k.designs} designs`);
+  $("predictor-samples").textContent = samples.length ? `Samples stored (measured designs the next fit learns from): ${samples.join("; ")}` : "";
+  if (!list.length) {
+    $("predictors-box").replaceChildren();
+    $("predictor-chart").hidden = true;
+    if (predictorChart) { predictorChart.destroy(); predictorChart = null; }
+    selectedPredictor = null;
+    return;
+  }
+  const table = document.createElement("table");
+  table.className = "latency";
+  table.id = "predictors-table";
+  const heads = ["", "runtime", "device", "dtype", "threads", "fitted", "designs", "within ±10%", "within ±5%", "MAPE", "Spearman", "MACs baseline: ±10% · MAPE · Spearman"];
+  table.createTHead().insertRow().append(...heads.map((h) => Object.assign(document.createElement("th"), { textContent: h })));
+  const body = table.createTBody();
+  for (const p of list) {
+    const row = body.insertRow();
+    row.dataset.id = p.id;
+    const radio = Object.assign(document.createElement("input"), { type: "radio", name: "predictor", value: p.id });
+    radio.setAttribute("aria-label", `show ${p.runtime} on ${p.device}`);
+    radio.addEventListener("change", () => selectPredictor(p.id));
+    row.insertCell().append(radio);
+    const acc = p.held_out_accuracy || {};
+    const macs = (acc.baselines || {}).macs || {};
+    const cell = (text, cls, key) => {
+      const td = Object.assign(row.insertCell(), { textContent: text, className: cls || "" });
+      if (key) td.dataset.key = key;
+      return td;
+    };
+    cell(p.runtime, "text", "runtime");
+    cell(p.device_name ? `${p.device} (${p.device_name})` : p.device, "text", "device");
+    cell(p.dtype, "text", "dtype");
+    cell(p.threads == null ? "default" : String(p.threads), "", "threads");
+    cell(when(p.fitted_at), "text", "fitted_at");
+    cell(`${p.designs} fitted + ${acc.designs ?? "?"} held out`, "", "designs");
+    cell(pct(acc.within_10pct), "", "within_10pct");
+    cell(pct(acc.within_5pct), "", "within_5pct");
+    cell(pct(acc.mape), "", "mape");
+    cell(acc.spearman == null ? "–" : acc.spearman.toFixed(3), "", "spearman");
+    cell(`${pct(macs.within_10pct)} · ${pct(macs.mape)} · ${macs.spearman == null ? "–" : macs.spearman.toFixed(3)}`, "muted-cell", "macs_baseline");
+    row.addEventListener("click", (event) => {
+      if (event.target !== radio) { radio.checked = true; selectPredictor(p.id); }
+    });
+  }
+  $("predictors-box").replaceChildren(table);
+  const want = select || (list.some((p) => p.id === selectedPredictor) ? selectedPredictor : list[0].id);
+  await selectPredictor(want).catch((e) => { $("predictor-samples").textContent = e instanceof ApiError ? e.message : String(e); });
+}
+
+async function selectPredictor(id) {
+  selectedPredictor = id;
+  for (const row of document.querySelectorAll("#predictors-table tbody tr")) {
+    row.classList.toggle("selected", row.dataset.id === id);
+    row.querySelector('input[type="radio"]').checked = row.dataset.id === id;
+  }
+  const { data: p } = await api("GET", `/predictors/${encodeURIComponent(id)}`);
+  if (selectedPredictor !== id) return;  // another was chosen meanwhile
+  const points = (p.held_out || []).map((h) => ({ name: h.design, measured: h.measured_ms, predicted: h.predicted_ms }));
+  if (predictorChart) { predictorChart.destroy(); predictorChart = null; }
+  $("predictor-chart").hidden = !points.length;
+  if (!points.length) return;
+  $("predictor-title").textContent = `${p.runtime} on ${p.device}${p.device_name ? ` (${p.device_name})` : ""}: predicted against ` +
+    `measured latency of ${points.length} held-out designs (ms, log axes; interval ${p.interval ? p.interval.split(":")[0] : "–"})`;
+  $("legend-predictor").replaceWith(legendOf("predictor", predictionItems(points, "held-out design")));
+  predictorChart = predictionChart($("chart-predictor"), points, "held-out design");
+  $("predictor-chart").dataset.id = id;
+}
+
+async function calibrate() {
+  const body = { device: $("calibrate-device").value || "cpu", runtime: $("calibrate-runtime").value, budget_s: Number($("calibrate-budget").value || 900) };
+  const progress = $("calibrate-progress");
+  progress.hidden = false;
+  $("calibrate-run").disabled = true;
+  try {
+    const { data: job } = await api("POST", "/predictors", body);
+    calibrating = job.id;
+    $("calibrate-cancel").hidden = false;
+    for (;;) {
+      const { data } = await api("GET", `/jobs/${job.id}`);
+      const bar = document.createElement("progress");
+      bar.max = data.budget_s || 1;
+      bar.value = Math.min(data.elapsed_s, data.budget_s || data.elapsed_s);
+      const failed = data.designs_failed ? ` (${data.designs_failed} failed)` : "";
+      const line = `${data.designs_measured} designs measured${failed} · ${data.elapsed_s.toFixed(1)} s of ${data.budget_s} s · ${data.state}`;
+      progress.dataset.state = data.state;
+      if (["done", "failed", "cancelled"].includes(data.state)) {
+        const ends = {
+          done: () => `Calibrated: ${data.designs_measured} designs measured; held out, ${accuracyText(data.predictor && data.predictor.held_out_accuracy)}.`,
+          failed: () => `Calibration failed: ${data.error || "no predictor fitted"}`,
+          cancelled: () => `Calibration stopped after ${data.designs_measured} designs; what it measured is kept as samples.`,
+        };
+        progress.replaceChildren(ends[data.state]());
+        if (data.state === "done") await refreshPredictors(data.predictor && data.predictor.id);
+        return;
+      }
+      progress.replaceChildren(bar, ` ${line}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } catch (e) {
+    progress.dataset.state = "failed";
+    progress.replaceChildren(`Calibration failed: ${e instanceof ApiError ? e.message : e}`);
+  } finally {
+    calibrating = null;
+    $("calibrate-cancel").hidden = true;
+    $("calibrate-run").disabled = false;
+  }
+}
 
 // ---- stored results --------------------------------------------------------------------------------------
 
@@ -1068,6 +1453,8 @@ function loadIntoForm(result) {
   const timed = isCompare ? [...(result.timed || []).flatMap((r) => r.latency || []), ...(result.latency || [])] : result.latency || [];
   const measured = timed.find((lat) => lat.end_to_end || lat.b_over_a != null);
   $("latency-on").checked = Boolean(measured);
+  $("predict").checked = Boolean(measured && measured.method === "predicted");
+  $("predict").dispatchEvent(new Event("change"));
   if (measured) {
     if ([...$("latency-device").options].some((o) => o.value === measured.device)) $("latency-device").value = measured.device;
     $("per-layer").checked = Boolean(measured.per_layer);
@@ -1084,6 +1471,10 @@ function loadSweepIntoForm(body) {
   $("sweep-field").value = other || "";
   $("sweep-field-values").value = other ? values(other) : "";
   $("sweep-latency").checked = body.pareto_objectives.includes("latency_ms");
+  if (body.latency_method === "predicted") {
+    $("predict").checked = true;
+    $("predict").dispatchEvent(new Event("change"));
+  }
 }
 
 async function openStored(id) {
@@ -1091,6 +1482,7 @@ async function openStored(id) {
   try {
     const { data } = await api("GET", `/profiles/${encodeURIComponent(id)}`);
     if (data.kind === "sweep") {
+      sweepYToLatency = data.latency_method === "predicted";
       loadSweepIntoForm(data);
       showSweep(data);
       $("sweep-result").scrollIntoView({ block: "start" });
@@ -1124,6 +1516,7 @@ async function start() {
     for (const p of presets) $("sweep-preset").append(new Option(p.name, p.name));
     $("sweep-preset").value = "mobilenet_v2";
     $("latency-device").append(...devices.map((d) => new Option(`${d.device} (${d.name})`, d.device)));
+    $("calibrate-device").append(...devices.map((d) => new Option(`${d.device} (${d.name})`, d.device)));
   } catch (e) {
     showError(e.message);
   }
@@ -1143,6 +1536,15 @@ async function start() {
   }
   $("all-layers").addEventListener("change", () => shown && show(shown));
   $("sweep-run").addEventListener("click", runSweep);
+  $("predict").addEventListener("change", () => {  // predicting is a kind of latency: the box follows
+    const on = $("predict").checked;
+    if (on) $("latency-on").checked = true;
+    $("sweep-latency-how").textContent = on ? "predicted (at counting speed, from the predictor; predict above)"
+      : "measured (device and budget above; a job)";
+    $("sweep-verify-box").hidden = !on;
+  });
+  $("calibrate-run").addEventListener("click", calibrate);
+  $("calibrate-cancel").addEventListener("click", () => calibrating && api("DELETE", `/jobs/${calibrating}`).catch((e) => showError(e.message)));
   $("sweep-cancel").addEventListener("click", () => currentSweep && api("DELETE", `/sweeps/${currentSweep}`).catch((e) => showError(e.message)));
   $("sweep-y").addEventListener("change", () => shownSweep && drawScatter(shownSweep, $("sweep-y").value));
   for (const id of ["recent-filter", "recent-kind", "recent-since", "recent-until"]) {
@@ -1162,6 +1564,7 @@ async function start() {
   const id = new URLSearchParams(location.search).get("id");
   if (id) await openStored(id);
   refreshRecent();
+  await refreshPredictors();
   document.body.dataset.ready = "true";
 }
 
