@@ -116,7 +116,7 @@ def count_predicted(
     """``count_encoded`` with predicted latency: in a server thread (the predictors live there)."""
     report = profile(spec, batch_size=batch_size, counter=counter, limits=limits, memory=memory)
     latency = predicted_entries(report, predictors, latency_batch)
-    summary = {**report_summary(report), "latency_ms": latency_summary(latency)}
+    summary = {**report_summary(report), "latency_ms": latency_summary(latency), "latency_method": "predicted"}
     return report.to_json()[:-1] + b',"latency":' + encode(latency) + b"}", summary
 
 
@@ -148,7 +148,8 @@ def compare_predicted(
             }
         )
     body["latency"] = latency
-    return encode(body), {**compare_summary(body), "b_over_a": latency_summary(latency, "b_over_a")}
+    summary = {**compare_summary(body), "b_over_a": latency_summary(latency, "b_over_a"), "latency_method": "predicted"}
+    return encode(body), summary
 
 
 def layers_csv(kind: str, body: str) -> str:

@@ -389,6 +389,7 @@ class ProfileService:
             job = await to_thread.run_sync(
                 partial(self._sweep_job, request, latency, planned, chunked, began, verify=front[: latency.verify])
             )
+            job.predictors = [p.describe() for p in predictors]
             self.jobs.add(job)
             return JSONResponse(job.status(), status_code=202, headers={"Location": f"/sweeps/{job.id}"})
         self.jobs.check_room()  # before its points are counted

@@ -208,6 +208,7 @@ class SweepJob(Finishes):
     save_error: str | None = None
     layers_freed: bool = False
     verify: list[int] | None = None  # a predicted sweep's points to measure (its front); None: every point
+    predictors: list[dict[str, Any]] = field(default_factory=list)  # a predicted sweep's, as described
     measured: int = 0  # points done (measured, failed or refused)
     _next: int = 0
     _running: dict[str, Job] = field(default_factory=dict)
@@ -361,6 +362,7 @@ class SweepJob(Finishes):
         }
         if self.verify is not None:
             head["latency_method"] = "predicted"
+            head["predictors"] = self.predictors
             head["verify"] = _verify_summary(self._verified)
         if offset or limit is not None:
             head["points_offset"] = offset

@@ -174,3 +174,6 @@ def test_a_calibration_measures_designs_fits_and_learns(tmp_path: Path) -> None:
         checked = answer["verify"]["points"]
         assert 1 <= len(checked) <= 2 and all(p["measured_ms"] > 0 and p["predicted_ms"] > 0 for p in checked)
         assert {p["point"] for p in checked} <= set(answer["pareto"])
+        assert answer["predictors"][0]["id"] == described["id"]
+        listed = client.get("/profiles", params={"kind": "profile"}).json()["items"]
+        assert any(item.get("latency_method") == "predicted" for item in listed)  # the list says how
