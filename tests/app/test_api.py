@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,11 +16,19 @@ from app.main import create_app
 from app.schemas import ReportOut
 from app.settings import Settings, get_settings
 from profiler import profile
+from tests.app.shared import handed_back, started
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[TestClient]:
+    with started() as c:
+        yield c
 
 
 @pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app())
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
+        yield c
 
 
 def test_profile_preset_with_overrides(client: TestClient) -> None:

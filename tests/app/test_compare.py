@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.main import create_app
 from app.routes.compare import COMPARE_EXAMPLES
 from profiler import build_model, parse_spec
+from tests.app.shared import handed_back, started
 from tests.references import fvcore_analysis, ptflops_macs
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[TestClient]:
+    with started() as c:
+        yield c
+
+
 @pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app())
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
+        yield c
 
 
 def test_dw_vs_normal_conv_matches_fvcore_and_ptflops(client: TestClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -13,13 +14,27 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings, get_settings
 from tests.app.polling import poll_job
+from tests.app.shared import handed_back, started
 
 SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[TestClient]:
+    with started() as c:
+        yield c
+
+
 @pytest.fixture
-def client():
-    with TestClient(create_app()) as c:
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
+        yield c
+
+
+@pytest.fixture
+def fresh_client() -> Iterator[TestClient]:
+    """An app of its own, for what only a new one shows (no device measured yet)."""
+    with started() as c:
         yield c
 
 
@@ -113,7 +128,8 @@ def test_unknown_job_is_404(client: TestClient) -> None:
     assert client.delete("/jobs/nope").status_code == 404
 
 
-def test_devices_show_their_roofs_once_measured(client: TestClient) -> None:
+def test_devices_show_their_roofs_once_measured(fresh_client: TestClient) -> None:
+    client = fresh_client
     devices = client.get("/devices").json()
     assert devices[0]["device"] == "cpu" and devices[0]["threads"] >= 1 and devices[0]["waiting"] == 0
     assert len(devices) == 1 + torch.cuda.device_count()

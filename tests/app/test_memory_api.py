@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
 from app.settings import Settings
+from tests.app.shared import handed_back, started
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with started(Settings(store_path=tmp_path_factory.mktemp("store") / "store.sqlite3")) as c:
+        yield c
 
 
 @pytest.fixture
-def client(tmp_path: Path):
-    with TestClient(create_app(Settings(store_path=tmp_path / "store.sqlite3"))) as c:
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
         yield c
 
 

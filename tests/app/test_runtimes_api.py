@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +20,20 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from profiler import parse_spec, plan_model
+from tests.app.shared import handed_back, started
 
 SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with started(Settings(store_path=tmp_path_factory.mktemp("store") / "store.sqlite3")) as c:
+        yield c
+
+
 @pytest.fixture
-def client(tmp_path: Path):
-    with TestClient(create_app(Settings(store_path=tmp_path / "store.sqlite3"))) as c:
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
         yield c
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from app.settings import Settings, get_settings
 from profiler import profile
 from profiler.sweep import sweep
 from tests.app.polling import poll_job
+from tests.app.shared import handed_back, started
 from tests.profiler.test_sweep import MOBILENET_V1_RESOLUTION, MOBILENET_V1_WIDTH
 
 TABLE = {
@@ -26,9 +28,15 @@ TABLE = {
 SMALL = {"preset": "mobilenet_v3_small", "resolution": 64}
 
 
+@pytest.fixture(scope="module")
+def shared() -> Iterator[TestClient]:
+    with started() as c:
+        yield c
+
+
 @pytest.fixture
-def client():
-    with TestClient(create_app()) as c:
+def client(shared: TestClient) -> Iterator[TestClient]:
+    with handed_back(shared) as c:
         yield c
 
 
