@@ -9,12 +9,15 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 import torch
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -22,6 +25,7 @@ from app.settings import Settings, get_settings
 from app.store import ResultStore, TooLargeToStore
 from profiler import build_model, parse_spec, profile
 from tests.app.polling import poll_job
+from tests.app.shared import handed_back, started
 from tests.live_server import free_port, start_server, stop_server
 from tests.references import fvcore_analysis
 
@@ -31,10 +35,27 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "nested" / "store.sqlite3"  # the folder does not exist yet: created on first start
 
 
-@pytest.fixture
-def client(store_path: Path):
-    with TestClient(create_app(Settings(store_path=store_path))) as c:
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with started(Settings(store_path=tmp_path_factory.mktemp("shared") / "store.sqlite3")) as c:
         yield c
+
+
+@pytest.fixture
+def client(shared: TestClient, store_path: Path) -> Iterator[TestClient]:
+    """The module's started app with a store of this test's own at ``store_path``, made as the app makes it and
+    opened as its start opens it (what is counted, measured and listed is this test's alone)."""
+    app = cast(FastAPI, shared.app)
+    own = create_app(Settings(store_path=store_path)).state.store  # an app not started: nothing spawned
+    own.open()
+    own.check_writable()
+    kept, app.state.store = app.state.store, own
+    try:
+        with handed_back(shared) as c:
+            yield c
+    finally:
+        app.state.store = kept
+        own.close()
 
 
 def _without_cached(body: dict) -> dict:
