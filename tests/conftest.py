@@ -1,6 +1,7 @@
 import os
 import random
 import tempfile
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -62,3 +63,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return nodeid if module in SPREAD else module
 
     return ModulesUnlessSpread(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """pytest 9.2 builds an item's id from its function and parametrize()'s ids only: schemathesis's items (the
+    fuzz: one per API operation, each named ``test_api[POST /profile]``) all get the id ``test_api``, and
+    pytest-xdist, which sends tests to its workers by id, would run one of them. Each gets the id its name says."""
+    ids = Counter(item.nodeid for item in items)
+    for item in items:
+        node_id = getattr(item, "_id", None)
+        if ids[item.nodeid] > 1 and node_id is not None and node_id.params is None and item.name.endswith("]"):
+            item._id = node_id.with_params(item.name[item.name.index("[") + 1 : -1])
+    if os.environ.get("PYTEST_XDIST_WORKER") and len({item.nodeid for item in items}) != len(items):
+        raise pytest.UsageError(f"tests with the same id: {[i for i, n in ids.items() if n > 1]}")
