@@ -17,7 +17,7 @@ import orjson
 from anyio import to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from profiler import (
     DeviceBusyError,
@@ -571,14 +571,18 @@ class ProfileService:
         self.jobs.check_room()
         device = self.workers.pick(request.device)
         self._runtimes(DeviceLatency(runtimes=[request.runtime]))
-        options = LatencyOptions(
-            device=device,
-            runtime=request.runtime,
-            dtype=request.dtype,
-            threads=request.threads,
-            budget_s=request.design_budget_s,
-            per_layer=True,
-        )
+        try:  # the measurement's own checks (threads within this host's cores), in the request's terms
+            options = LatencyOptions(
+                device=device,
+                runtime=request.runtime,
+                dtype=request.dtype,
+                threads=request.threads,
+                budget_s=request.design_budget_s,
+                per_layer=True,
+            )
+        except ValidationError as exc:
+            names = {"budget_s": "design_budget_s"}
+            raise SpecError([(tuple(names.get(str(p), p) for p in e["loc"]), e["msg"]) for e in exc.errors()]) from None
         limits = self.settings.limits
         limits.check("max_budget_s", request.design_budget_s, ("design_budget_s",), "design_budget_s")
         job = CalibrationJob(

@@ -116,6 +116,7 @@ def test_a_predictor_answers_profile_compare_and_sweep(client: TestClient, store
         ({"batch_sizes": [0]}, "batch_sizes"),
         ({"design_budget_s": 0}, "design_budget_s"),
         ({"device": "cuda:7"}, None),
+        ({"threads": 1000}, "threads"),  # more than this host's cores (the fuzz found a 500 here)
         ({"budget": 10}, "budget"),
     ],
 )
