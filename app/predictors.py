@@ -44,6 +44,23 @@ class Predictors:
         self._by_key: dict[PredictorKey, LatencyPredictor] = {}
         self._lock = threading.Lock()
         self._refitting: set[PredictorKey] = set()
+        self._calibrating: dict[str, Any] = {}  # device -> its calibration job (one at a time per device)
+
+    def claim(self, device: str, job: Any) -> Any | None:
+        """Make ``job`` the device's calibration; the one already running there instead, if any (a second would
+        only queue behind it on the device, and double the host's load meanwhile)."""
+        with self._lock:
+            running = self._calibrating.get(device)
+            if running is not None and not running.done:
+                return running
+            self._calibrating[device] = job
+            return None
+
+    def release(self, device: str, job: Any) -> None:
+        """Give the device back: ``job`` was claimed but never started."""
+        with self._lock:
+            if self._calibrating.get(device) is job:
+                del self._calibrating[device]
 
     def load(self) -> None:
         for predictor in self.store.predictors():

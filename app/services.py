@@ -595,8 +595,19 @@ class ProfileService:
             self.state.predictors,
             limits,
         )
+        running = self.state.predictors.claim(device, job)
+        if running is not None:
+            raise HTTPException(
+                409,
+                f"a calibration is already running on {device} (job {running.id}): wait for it (GET /jobs/"
+                f"{running.id}) or stop it (DELETE /jobs/{running.id})",
+            )
+        try:
+            self.jobs.add(job)
+        except Exception:
+            self.state.predictors.release(device, job)
+            raise
         job.start()
-        self.jobs.add(job)
         return JSONResponse(job.status(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
     def list_predictors(self) -> dict[str, Any]:

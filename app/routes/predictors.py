@@ -16,7 +16,14 @@ router = APIRouter(prefix="/predictors", tags=["predictors"])
 _UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "no such predictor"}}
 
 
-@router.post("", status_code=202, responses={202: {"description": "the calibration job: poll GET /jobs/{id}"}})
+@router.post(
+    "",
+    status_code=202,
+    responses={
+        202: {"description": "the calibration job: poll GET /jobs/{id}"},
+        409: {"description": "a calibration is already running on that device"},
+    },
+)
 def calibrate(request: CalibrationRequest, service: ServiceDep) -> JSONResponse:
     """Measure designs drawn around the presets on one device and runtime (per layer, in context) until
     ``budget_s`` is spent, then fit a predictor and measure its accuracy on designs it did not fit on. Poll

@@ -142,6 +142,8 @@ def test_a_calibration_measures_designs_fits_and_learns(tmp_path: Path) -> None:
         body = {"budget_s": 90, "design_budget_s": 0.1, "max_macs": 20_000_000, "threads": 1, "seed": 1}
         r = client.post("/predictors", json=body)
         assert r.status_code == 202, r.text
+        second = client.post("/predictors", json=body)  # one calibration per device at a time
+        assert second.status_code == 409 and r.json()["id"] in second.json()["detail"]
         status = _wait(client, f"/jobs/{r.json()['id']}")
         assert status["state"] == "done", (status.get("error"), status)
         assert status["designs_measured"] >= 8
