@@ -11,7 +11,6 @@ Every wait is on a state of the page; the ceiling only catches a hang.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from app.predictor_store import PredictorStore
-from profiler.predict import DesignSample, LatencyPredictor, PredictorKey, fit_predictor, model_units, sample_designs
+from tests.app.predictors import fitted_predictor
 from tests.live_server import live_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,22 +43,10 @@ LIVENESS_MS = 180_000  # waits on the page's states; the ceiling only catches a 
 HTTP_TIMEOUT_S = 180
 
 
-def _fitted() -> LatencyPredictor:
-    """A predictor of a made-up CPU ("test cpu", eager): each unit's time from its MACs and the elements it moves."""
-    key = PredictorKey(device="cpu", device_name="test cpu", runtime="eager")
-    samples = []
-    for design in itertools.islice(sample_designs(5, presets=("mobilenet_v2", "mobilenet_v3_small")), 30):
-        units = model_units(design.plan, design.batch_size)
-        x = units.x
-        unit_ms = 1e3 * x[:, 9] / 2e9 + 1e3 * (x[:, 10] + x[:, 11]) / 50e6 + 0.01
-        samples.append(DesignSample(key, design.label, units, unit_ms, float(unit_ms.sum()) + 0.3))
-    return fit_predictor(samples)
-
-
 @pytest.fixture(scope="module")
 def predictor_id(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     path = tmp_path_factory.mktemp("store") / "store.sqlite3"
-    predictor = _fitted()
+    predictor = fitted_predictor()
     store = PredictorStore(path)
     store.add_predictor(predictor)
     store.close()

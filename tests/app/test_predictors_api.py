@@ -5,7 +5,6 @@ and a predicted sweep's front verified by measuring it."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,21 +15,10 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from profiler import profile
-from profiler.predict import DesignSample, PredictorKey, fit_predictor, model_units, sample_designs
+from profiler.predict import model_units
+from tests.app.predictors import fitted_predictor
 
 LIVENESS_S = 600  # only catches a hang: a calibration on a busy 2-core host takes its budget and a fit
-
-
-def _fitted() -> object:
-    """A predictor of a made-up device: unit time from MACs and elements moved (written out here)."""
-    key = PredictorKey(device="cpu", device_name="test cpu", runtime="eager")
-    samples = []
-    for design in itertools.islice(sample_designs(5, presets=("mobilenet_v2", "mobilenet_v3_small")), 30):
-        units = model_units(design.plan, design.batch_size)
-        x = units.x
-        unit_ms = 1e3 * x[:, 9] / 2e9 + 1e3 * (x[:, 10] + x[:, 11]) / 50e6 + 0.01
-        samples.append(DesignSample(key, design.label, units, unit_ms, float(unit_ms.sum()) + 0.3))
-    return fit_predictor(samples)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +41,7 @@ def test_without_a_predictor_predict_is_a_422_that_says_how_to_calibrate(client:
 
 
 def test_a_predictor_answers_profile_compare_and_sweep(client: TestClient, store_path: Path) -> None:
-    predictor = _fitted()
+    predictor = fitted_predictor()
     client.app.state.predictors.add(predictor)  # type: ignore[attr-defined]
     spec = {"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160}
     r = client.post("/profile", json={**spec, "latency": {"predict": True}})
@@ -63,10 +51,10 @@ def test_a_predictor_answers_profile_compare_and_sweep(client: TestClient, store
     report = profile(spec)
     assert report.plan is not None
     units = model_units(report.plan)
-    expected = predictor.predict(units)  # type: ignore[attr-defined]
+    expected = predictor.predict(units)
     assert entry["method"] == "predicted" and entry["end_to_end"]["median_ms"] == pytest.approx(expected.median_ms)
     assert entry["end_to_end"]["low_ms"] < entry["end_to_end"]["median_ms"] < entry["end_to_end"]["high_ms"]
-    assert entry["predictor"]["id"] == predictor.id and entry["extrapolated"] is False  # type: ignore[attr-defined]
+    assert entry["predictor"]["id"] == predictor.id and entry["extrapolated"] is False
     assert "within_10pct" in entry["predictor"]["held_out_accuracy"]
     assert [row["name"] for row in entry["per_layer"]["layers"]] == units.names
     assert body["totals"]["macs"] == report.counts.totals.macs  # the counts as ever
@@ -96,8 +84,8 @@ def test_a_predictor_answers_profile_compare_and_sweep(client: TestClient, store
     assert fastest in sweep["pareto"]  # nothing is faster than the fastest
 
     listed = client.get("/predictors").json()["predictors"]
-    assert [p["id"] for p in listed] == [predictor.id]  # type: ignore[attr-defined]
-    one = client.get(f"/predictors/{predictor.id}").json()  # type: ignore[attr-defined]
+    assert [p["id"] for p in listed] == [predictor.id]
+    one = client.get(f"/predictors/{predictor.id}").json()
     assert len(one["held_out"]) == one["held_out_accuracy"]["designs"]
     assert client.get("/predictors/nope").status_code == 404
 
