@@ -329,11 +329,12 @@ def _predicted(
     """The points with each predictor's latency (one call per predictor for the batch), in order."""
     designs = [units for _, units in waiting if units is not None]
     predictions = [iter(p.predict_many(designs)) for p in predictors]
+    described = [p.describe() for p in predictors]
     for point, units in waiting:
         if units is not None:
             point["latency"] = [
-                predicted_entry(p, next(found), units, per_layer=layers)
-                for p, found in zip(predictors, predictions, strict=True)
+                predicted_entry(p, next(found), units, per_layer=layers, described=d)
+                for p, found, d in zip(predictors, predictions, described, strict=True)
             ]
         yield point
 

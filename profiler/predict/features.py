@@ -4,6 +4,7 @@ shape. No tensor is allocated and no module built, so a prediction costs about w
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -75,6 +76,8 @@ class UnitProgram:
         self._flat_steps = np.array([k for k, _ in flat], dtype=np.intp)
         self._flat_sources = np.array([s for _, s in flat], dtype=np.intp)
         self._static: tuple[list[str], np.ndarray, np.ndarray] | None = None  # kinds, fixed columns, MACs/out
+        self._names = list(self.program.names)
+        self._layout: tuple[np.ndarray, np.ndarray, int] | None = None
 
     def _read_steps(self, values: list[Shape]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Each step's kind, its shape-free features and its MACs per output element (from its handle)."""
@@ -105,8 +108,16 @@ class UnitProgram:
         if self._static is None:
             self._static = self._read_steps(values)
         kinds, fixed, per_out = self._static
-        elements = np.array([math.prod(v) for v in values], dtype=np.float64)
-        hw = np.array([math.prod(v[2:]) if len(v) > 2 else 1 for v in values], dtype=np.float64)
+        if self._layout is None:  # the shapes' ranks are the plan's: where each starts in them laid end to end
+            ranks = np.array([len(v) for v in values], dtype=np.intp)
+            starts = np.concatenate([[0], np.cumsum(ranks)[:-1]])
+            not_spatial = np.concatenate([starts, (starts + 1)[ranks > 1]])
+            self._layout = starts, not_spatial, int(ranks.sum())
+        starts, not_spatial, total = self._layout
+        dims = np.fromiter(itertools.chain.from_iterable(values), dtype=np.float64, count=total)
+        elements = np.multiply.reduceat(dims, starts)
+        dims[not_spatial] = 1.0  # batch and channels: what is left of each shape multiplies to its spatial size
+        hw = np.multiply.reduceat(dims, starts)
         x = fixed.copy()
         x[:, _BATCH] = input_shape[0]
         x[:, _HW_IN] = hw[self._sources]
@@ -116,7 +127,8 @@ class UnitProgram:
         x[:, _MACS] = np.rint(per_out * elements[1:])
         moved = x[:, _ELEMENTS_IN] + x[:, _ELEMENTS_OUT] + x[:, _PARAMS]
         x[:, _INTENSITY] = np.divide(x[:, _MACS], moved, out=np.zeros(len(x)), where=moved > 0)
-        return Units(list(self.program.names), list(kinds), x, totals.macs, totals.fvcore_flops)
+        # The plan's names and kinds lists are shared by every Units it reads (a predictor looks kinds up once).
+        return Units(self._names, kinds, x, totals.macs, totals.fvcore_flops)
 
 
 _BATCH, _C_IN, _C_OUT, _HW_IN, _HW_OUT = (FEATURES.index(n) for n in ("batch", "c_in", "c_out", "hw_in", "hw_out"))

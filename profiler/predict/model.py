@@ -26,6 +26,7 @@ MIN_DESIGNS = 8  # fewer cannot both fit and hold some out
 _HOLDOUT = 0.2
 _EXTRAPOLATION_MARGIN = 1.5  # a feature this far past what was sampled (either way) is an extrapolation
 _CHECKED = ("batch", "c_in", "c_out", "hw_in", "macs")  # the features whose range is checked
+_CHECKED_COLUMNS = [FEATURES.index(name) for name in _CHECKED]
 _SPREAD_QUANTILE = 0.9  # the interval: this quantile of the held-out relative errors
 
 
@@ -88,29 +89,27 @@ class LatencyPredictor:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     fitted_at: float = field(default_factory=time.time)
 
-    def _matrix(self, units: Units) -> np.ndarray:
-        codes = np.array([self.kinds.get(kind, -1) for kind in units.kinds], dtype=np.float64)
-        return np.column_stack([codes, units.x]) if len(units) else np.zeros((0, len(FEATURES) + 1))
+    def _kind_table(self, kinds: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each unit's category code, and the bounds its checked features may reach before it is an
+        extrapolation (a kind never sampled: bounds nothing is within)."""
+        codes = np.array([self.kinds.get(kind, -1) for kind in kinds], dtype=np.float64)
+        never = ([math.inf] * len(_CHECKED), [-math.inf] * len(_CHECKED))
+        low = np.array([self.ranges.get(kind, never)[0] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
+        high = np.array([self.ranges.get(kind, never)[1] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
+        return codes, low / _EXTRAPOLATION_MARGIN, high * _EXTRAPOLATION_MARGIN
 
     def _why(self, units: Units) -> list[str]:
         """What in ``units`` lies outside what was sampled."""
         why: list[str] = []
-        columns = [FEATURES.index(name) for name in _CHECKED]
-        if all(kind in self.ranges for kind in units.kinds):  # the common case at once: all within range
-            low = np.array([self.ranges[kind][0] for kind in units.kinds]).reshape(len(units), len(_CHECKED))
-            high = np.array([self.ranges[kind][1] for kind in units.kinds]).reshape(len(units), len(_CHECKED))
-            values = units.x[:, columns]
-            if not ((values > high * _EXTRAPOLATION_MARGIN).any() or (values * _EXTRAPOLATION_MARGIN < low).any()):
-                return why
+        values = units.x[:, _CHECKED_COLUMNS]
         for kind in dict.fromkeys(units.kinds):
             if kind not in self.kinds:
                 why.append(f"a {kind} was never measured")
                 continue
             low, high = (np.asarray(r) for r in self.ranges[kind])
             mask = np.array([k == kind for k in units.kinds])
-            values = units.x[mask][:, columns]
             for j, name in enumerate(_CHECKED):
-                top, bottom = values[:, j].max(), values[:, j].min()
+                top, bottom = values[mask, j].max(), values[mask, j].min()
                 if top > high[j] * _EXTRAPOLATION_MARGIN:
                     why.append(f"{kind} {name} up to {top:.4g}, sampled up to {high[j]:.4g}")
                 elif bottom * _EXTRAPOLATION_MARGIN < low[j]:
@@ -118,18 +117,31 @@ class LatencyPredictor:
         return why
 
     def predict_many(self, designs: list[Units]) -> list[Prediction]:
-        """One regressor call for every unit of every design (a sweep's chunk at once)."""
-        if not designs:
-            return []
-        matrix = np.vstack([self._matrix(u) for u in designs])
-        unit_ms = _predict(self.regressor, matrix)
+        """One regressor call for every distinct unit of every design (a sweep's chunk at once: a block repeated
+        ``n`` times, or a layer shared by designs, is predicted once), and one range check for them all."""
+        designs_with_units = [u for u in designs if len(u)]
+        unit_ms = np.zeros(0)
+        inside: dict[int, bool] = {}  # by design: every unit within the sampled ranges
+        if designs_with_units:
+            tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # by kinds list (a plan's)
+            for units in designs_with_units:
+                if id(units.kinds) not in tables:
+                    tables[id(units.kinds)] = self._kind_table(units.kinds)
+            parts = [tables[id(u.kinds)] for u in designs_with_units]
+            x = np.vstack([u.x for u in designs_with_units])
+            unit_ms = _predict_distinct(self.regressor, np.column_stack([np.concatenate([p[0] for p in parts]), x]))
+            values = x[:, _CHECKED_COLUMNS]
+            outside = ((values < np.vstack([p[1] for p in parts])) | (values > np.vstack([p[2] for p in parts]))).any(1)
+            starts = np.cumsum([0] + [len(u) for u in designs_with_units[:-1]])
+            any_outside = np.logical_or.reduceat(outside, starts)
+            inside = {id(u): not out for u, out in zip(designs_with_units, any_outside, strict=True)}
         a, b, c = self.overhead
         out, start = [], 0
         for units in designs:
             layers = unit_ms[start : start + len(units)]
             start += len(units)
             median = max(a * float(layers.sum()) + b * len(units) + c, 1e-6)
-            why = tuple(self._why(units))
+            why = () if inside.get(id(units), True) else tuple(self._why(units))
             spread = self.spread * 3 + 0.25 if why else self.spread  # outside the data: a wide interval
             out.append(Prediction(median, median * max(1 - spread, 0.0), median * (1 + spread), layers, bool(why), why))
         return out
@@ -179,6 +191,13 @@ def _predict(regressor: LGBMRegressor, x: np.ndarray) -> np.ndarray:
     if not len(x):
         return np.zeros(0)
     return np.maximum(regressor.booster_.predict(x, num_threads=1), 0.0)
+
+
+def _predict_distinct(regressor: LGBMRegressor, x: np.ndarray) -> np.ndarray:
+    """``_predict`` over the distinct rows of ``x`` only (a model's units repeat: about half of MobileNetV2's)."""
+    rows = np.ascontiguousarray(x).view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return _predict(regressor, x[first])[inverse]
 
 
 def _stack(samples: list[DesignSample], kinds: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -257,9 +276,15 @@ def fit_predictor(samples: list[DesignSample], seed: int = 0, holdout: list[bool
 
 
 def predicted_entry(
-    predictor: LatencyPredictor, prediction: Prediction, units: Units, *, per_layer: bool = True
+    predictor: LatencyPredictor,
+    prediction: Prediction,
+    units: Units,
+    *,
+    per_layer: bool = True,
+    described: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A latency entry (where a measured one goes) for a prediction: the predictor named, with its accuracy."""
+    """A latency entry (where a measured one goes) for a prediction: the predictor named, with its accuracy
+    (``described``: its ``describe()``, when a caller answering many points has it already)."""
     key = predictor.key
     out: dict[str, Any] = {
         "device": key.device,
@@ -278,7 +303,7 @@ def predicted_entry(
         },
         "extrapolated": prediction.extrapolated,
         **({"extrapolated_because": list(prediction.why)} if prediction.extrapolated else {}),
-        "predictor": predictor.describe(),
+        "predictor": described or predictor.describe(),
     }
     if per_layer:
         out["per_layer"] = {

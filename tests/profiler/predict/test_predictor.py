@@ -159,6 +159,36 @@ def test_outside_what_was_sampled_it_says_so_and_widens_the_interval(fitted: tup
     assert batch.extrapolated and any("batch" in why for why in batch.why)
 
 
+def test_a_batch_of_designs_in_one_call_is_each_design_predicted_alone(fitted: tuple) -> None:
+    """A sweep predicts its points in batches (every distinct unit once, one range check for all): each answer
+    must be what the design alone gets, whichever designs share the batch."""
+    predictor, _ = fitted
+    specs = [
+        {"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160},
+        {"preset": "mobilenet_v2", "width_multiplier": 4.0, "resolution": 160},  # extrapolated, between others
+        {"preset": "mobilenet_v2", "width_multiplier": 0.75, "resolution": 160},  # the first again: all repeated
+        {"preset": "shufflenet_v2_x1_0"},
+        {"preset": "mnasnet1_0", "resolution": 192},
+    ]
+    designs = []
+    for spec in specs:
+        plan = profile(spec).plan
+        assert plan is not None
+        designs.append(model_units(plan))
+    batched = predictor.predict_many(designs)
+    assert [p.extrapolated for p in batched] == [False, True, False, True, False]
+    for units, together in zip(designs, batched, strict=True):
+        alone = predictor.predict(units)
+        assert together.median_ms == pytest.approx(alone.median_ms, rel=1e-12)
+        np.testing.assert_allclose(together.layers_ms, alone.layers_ms, rtol=1e-12)
+        assert together.why == alone.why
+    # Each design's units, distinct or repeated, are predicted as the regressor predicts them one by one.
+    one = designs[4]
+    rows = np.column_stack([[predictor.kinds.get(k, -1) for k in one.kinds], one.x])
+    direct = np.array([predictor.regressor.booster_.predict(row[None, :])[0] for row in rows])
+    np.testing.assert_allclose(batched[4].layers_ms, np.maximum(direct, 0.0), rtol=1e-9)
+
+
 def test_too_few_designs_is_an_error_that_says_how_many_are_needed(fitted: tuple) -> None:
     _, unseen = fitted
     with pytest.raises(SpecError, match=f"at least {MIN_DESIGNS}"):
