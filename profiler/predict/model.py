@@ -102,12 +102,13 @@ class LatencyPredictor:
         """What in ``units`` lies outside what was sampled."""
         why: list[str] = []
         values = units.x[:, _CHECKED_COLUMNS]
+        kinds = np.asarray(units.kinds)
         for kind in dict.fromkeys(units.kinds):
             if kind not in self.kinds:
                 why.append(f"a {kind} was never measured")
                 continue
             low, high = (np.asarray(r) for r in self.ranges[kind])
-            mask = np.array([k == kind for k in units.kinds])
+            mask = kinds == kind
             for j, name in enumerate(_CHECKED):
                 top, bottom = values[mask, j].max(), values[mask, j].min()
                 if top > high[j] * _EXTRAPOLATION_MARGIN:
