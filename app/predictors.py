@@ -156,6 +156,7 @@ class CalibrationJob(Finishes):
     budget_s: float
     batch_sizes: tuple[int, ...]
     max_macs: int
+    max_designs: int | None
     seed: int
     workers: DeviceWorkers
     predictors: Predictors
@@ -205,6 +206,7 @@ class CalibrationJob(Finishes):
                 seed=self.seed,
                 batch_sizes=self.batch_sizes,
                 max_macs=self.max_macs,
+                max_designs=self.max_designs,
                 stop=lambda: self.cancel_requested,
                 progress=self.progress,
                 on_sample=lambda sample: self.predictors.store.add_samples([sample]),
@@ -253,6 +255,7 @@ class CalibrationJob(Finishes):
             "threads": opts.threads,
             "elapsed_s": round(end - self.created, 3),
             "budget_s": self.budget_s,
+            "max_designs": self.max_designs,
             "designs_measured": self.progress.designs_measured,
             "designs_failed": self.progress.designs_failed,
             "last_error": self.progress.last_error,

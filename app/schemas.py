@@ -12,6 +12,7 @@ from pydantic.dataclasses import dataclass
 from profiler import Alignment, CounterName, LatencyOptions, MeasureOptions, MemoryOptions, ModelSpec
 from profiler.latency.options import MAX_BATCH, Dtype
 from profiler.latency.runtimes import RuntimeName
+from profiler.predict import MIN_DESIGNS
 
 _CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
 _SPEC_FIELDS = tuple(f.name for f in fields(ModelSpec))
@@ -323,6 +324,11 @@ class CalibrationRequest(BaseModel):
     design_budget_s: float = Field(default=1.0, gt=0, le=60, description="measuring time of each design")
     batch_sizes: list[StrictInt] = Field(default_factory=lambda: [1], min_length=1, max_length=8)
     max_macs: StrictInt = Field(default=400_000_000, ge=1, description="designs heavier than this are not drawn")
+    max_designs: StrictInt | None = Field(
+        default=None,
+        ge=MIN_DESIGNS,
+        description="stop once this many designs are measured (budget_s still bounds the time)",
+    )
     seed: StrictInt = Field(default=0, description="the same seed draws the same designs")
 
     @field_validator("batch_sizes")

@@ -590,6 +590,7 @@ class ProfileService:
             request.budget_s,
             tuple(request.batch_sizes),
             request.max_macs,
+            request.max_designs,
             request.seed,
             self.workers,
             self.state.predictors,

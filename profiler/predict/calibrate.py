@@ -33,19 +33,23 @@ def calibrate(
     seed: int = 0,
     batch_sizes: tuple[int, ...] = (1,),
     max_macs: int = 400_000_000,
+    max_designs: int | None = None,
     presets: tuple[str, ...] | None = None,
     stop: Callable[[], bool] = lambda: False,
     progress: CalibrationProgress | None = None,
     on_sample: Callable[[DesignSample], None] | None = None,
 ) -> CalibrationProgress:
-    """Measure drawn designs until ``budget_s`` (less the fit's share) is spent, or ``stop()``; each measured
-    design's sample is kept in ``progress`` and handed to ``on_sample`` (to be stored as it comes)."""
+    """Measure drawn designs until ``budget_s`` (less the fit's share) is spent, ``max_designs`` are measured,
+    or ``stop()``; each measured design's sample is kept in ``progress`` and handed to ``on_sample`` (to be
+    stored as it comes)."""
     progress = progress or CalibrationProgress()
     deadline = progress.started + budget_s * (1 - FIT_SHARE)
     slowest = 0.0
     for design in sample_designs(seed, presets=presets, batch_sizes=batch_sizes, max_macs=max_macs):
         now = time.monotonic()
         if stop() or now + slowest > deadline:  # the next one would likely overrun
+            break
+        if max_designs is not None and progress.designs_measured >= max_designs:
             break
         entry = measure(design)
         slowest = max(slowest, time.monotonic() - now)
