@@ -129,7 +129,14 @@ def _wait(client: TestClient, url: str) -> dict:
 def test_a_calibration_measures_designs_fits_and_learns(tmp_path: Path) -> None:
     with TestClient(create_app(Settings(store_path=tmp_path / "store.sqlite3"))) as client:
         # Twelve designs; the budget only a liveness ceiling for a busy host.
-        body = {"budget_s": 300, "max_designs": 12, "design_budget_s": 0.1, "max_macs": 20_000_000, "threads": 1, "seed": 1}
+        body = {
+            "budget_s": 300,
+            "max_designs": 12,
+            "design_budget_s": 0.1,
+            "max_macs": 20_000_000,
+            "threads": 1,
+            "seed": 1,
+        }
         r = client.post("/predictors", json=body)
         assert r.status_code == 202, r.text
         second = client.post("/predictors", json=body)  # one calibration per device at a time
