@@ -34,7 +34,10 @@ APP = create_app(
 # code wherever it is sent); /compare and /export/onnx, where each accepted variant costs two counts or an ONNX
 # export (four of the fuzz's eight minutes), get the examples and the generated cases.
 CONFIG = SchemathesisConfig.from_dict(
-    {"operations": [{"include-path": ["/compare", "/export/onnx"], "phases": {"coverage": {"enabled": False}}}]}
+    {
+        "request-timeout": 300,  # schemathesis's 10 s is not a liveness ceiling: the first sweep spawns processes
+        "operations": [{"include-path": ["/compare", "/export/onnx"], "phases": {"coverage": {"enabled": False}}}],
+    }
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 

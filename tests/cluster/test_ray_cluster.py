@@ -207,6 +207,7 @@ def client(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
         backend="ray",
         ray_address=cluster.address,
         ray_sweep_points=100,
+        count_timeout_s=900,  # a liveness ceiling: a Ray task's start on a loaded host took 175 s once
         store_path=tmp_path_factory.mktemp("ray-store") / "store.sqlite3",
     )
     with TestClient(create_app(settings)) as c:
