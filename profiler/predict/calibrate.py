@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .designs import Design, sample_designs
+from .model import MIN_DESIGNS
 from .samples import DesignSample, design_sample
 
 __all__ = ["FIT_SHARE", "CalibrationProgress", "calibrate"]
@@ -42,6 +43,8 @@ def calibrate(
     """Measure drawn designs until ``budget_s`` (less the fit's share) is spent, ``max_designs`` are measured,
     or ``stop()``; each measured design's sample is kept in ``progress`` and handed to ``on_sample`` (to be
     stored as it comes)."""
+    if max_designs is not None and max_designs < MIN_DESIGNS:
+        raise ValueError(f"max_designs {max_designs}: a fit needs at least {MIN_DESIGNS} designs")
     progress = progress or CalibrationProgress()
     deadline = progress.started + budget_s * (1 - FIT_SHARE)
     slowest = 0.0

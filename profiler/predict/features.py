@@ -110,11 +110,13 @@ class UnitProgram:
         kinds, fixed, per_out = self._static
         if self._layout is None:  # the shapes' ranks are the plan's: where each starts in them laid end to end
             ranks = np.array([len(v) for v in values], dtype=np.intp)
+            assert ranks.min() >= 1, "every shape has a batch dimension"
             starts = np.concatenate([[0], np.cumsum(ranks)[:-1]])
             not_spatial = np.concatenate([starts, (starts + 1)[ranks > 1]])
             self._layout = starts, not_spatial, int(ranks.sum())
         starts, not_spatial, total = self._layout
-        dims = np.fromiter(itertools.chain.from_iterable(values), dtype=np.float64, count=total)
+        dims = np.fromiter(itertools.chain.from_iterable(values), dtype=np.float64)
+        assert dims.size == total, "a plan's shapes keep their ranks at every input shape"
         elements = np.multiply.reduceat(dims, starts)
         dims[not_spatial] = 1.0  # batch and channels: what is left of each shape multiplies to its spatial size
         hw = np.multiply.reduceat(dims, starts)

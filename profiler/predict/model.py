@@ -304,7 +304,7 @@ def predicted_entry(
         },
         "extrapolated": prediction.extrapolated,
         **({"extrapolated_because": list(prediction.why)} if prediction.extrapolated else {}),
-        "predictor": described or predictor.describe(),
+        "predictor": predictor.describe() if described is None else described,
     }
     if per_layer:
         out["per_layer"] = {

@@ -106,12 +106,16 @@ def test_a_budget_answers_fits_and_names_the_layers_over_it() -> None:
 def test_the_eager_figure_is_within_10_percent_of_what_the_built_model_allocates(
     preset: str, two_threads: None
 ) -> None:
-    model = None  # built once: a preset's modules do not depend on the resolution (the largest take seconds to build)
+    model, layers = None, None  # built once: a preset's modules do not depend on the resolution (the largest take
+    # seconds to build), as its layers at both resolutions show
     for spec, batch in (({"preset": preset, "resolution": 96}, 1), ({"preset": preset, "resolution": 64}, 2)):
         report = profile(spec, batch_size=batch)
         assert report.memory is not None and report.plan is not None
         torch.manual_seed(0)
-        model = model or report.plan.build().eval()
+        described = [(row.name, row.params) for row in report.counts.rows]
+        assert layers is None or described == layers
+        if model is None:
+            model, layers = report.plan.build().eval(), described
         measured = forward_peak_bytes(model, torch.randn(report.counts.input_shape))
         assert abs(report.memory.eager_peak_bytes / measured - 1) <= 0.10, (
             spec,

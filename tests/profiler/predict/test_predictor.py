@@ -17,6 +17,7 @@ from profiler.predict import (
     DesignSample,
     PredictorKey,
     UnitProgram,
+    Units,
     design_sample,
     fit_predictor,
     model_units,
@@ -175,18 +176,21 @@ def test_a_batch_of_designs_in_one_call_is_each_design_predicted_alone(fitted: t
         plan = profile(spec).plan
         assert plan is not None
         designs.append(model_units(plan))
+    program = UnitProgram(profile(specs[0]).plan)  # type: ignore[arg-type]
+    designs += [program.units((1, 3, 160, 160)), program.units((1, 3, 512, 512))]  # one plan's, sharing its kinds
+    designs.insert(2, Units([], [], np.zeros((0, len(FEATURES))), 0, 0))  # no units: nothing to predict
     batched = predictor.predict_many(designs)
-    assert [p.extrapolated for p in batched] == [False, True, False, True, False]
+    assert [p.extrapolated for p in batched] == [False, True, False, False, True, False, False, True]
     for units, together in zip(designs, batched, strict=True):
         alone = predictor.predict(units)
         assert together.median_ms == pytest.approx(alone.median_ms, rel=1e-12)
         np.testing.assert_allclose(together.layers_ms, alone.layers_ms, rtol=1e-12)
-        assert together.why == alone.why
+        assert together.why == alone.why == tuple(predictor._why(units))  # the full check, unit by unit
     # Each design's units, distinct or repeated, are predicted as the regressor predicts them one by one.
-    one = designs[4]
+    one = designs[5]
     rows = np.column_stack([[predictor.kinds.get(k, -1) for k in one.kinds], one.x])
     direct = np.array([predictor.regressor.booster_.predict(row[None, :])[0] for row in rows])
-    np.testing.assert_allclose(batched[4].layers_ms, np.maximum(direct, 0.0), rtol=1e-9)
+    np.testing.assert_allclose(batched[5].layers_ms, np.maximum(direct, 0.0), rtol=1e-9)
 
 
 def test_too_few_designs_is_an_error_that_says_how_many_are_needed(fitted: tuple) -> None:
