@@ -13,7 +13,6 @@ import asyncio
 import gc
 import io
 import json
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -38,7 +37,7 @@ from profiler import (
     latency_measurement,
     profile,
 )
-from profiler.bounds import bound_child
+from profiler.bounds import bound_child, child_context
 from profiler.export import write_comparison_csv, write_layers_csv, write_sweep_csv
 from profiler.latency.paired import PairedMeasurement
 from profiler.latency.roofline import Roofs
@@ -228,7 +227,7 @@ class CountingProcesses:
         self.name = name
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._context = multiprocessing.get_context("spawn")
+        self._context = child_context()
         # 1: the processes drop the work in hand (stop_requested). A shared byte, no lock: an Event's semaphores
         # would outlive the server (the resource tracker reports them at exit).
         self._stop = self._context.RawValue("b", 0)

@@ -19,7 +19,6 @@ dies with the server however the server dies, and on the CPU its memory is cappe
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import threading
 import time
@@ -27,14 +26,14 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ..bounds import bound_child
+from ..bounds import bound_child, child_context
 from ..errors import MeasurementCancelled, MeasurementFailed, MeasurementOutOfMemory
 from .measure import LatencyResult
 from .peak_memory import warm_up_profiler
 from .progress import Progress
 from .roofline import measure_roofs
 
-_CTX = multiprocessing.get_context("spawn")
+_CTX = child_context()
 _POLL_S = 0.05
 GRACE_S = 10.0  # past its budget, a measurement may take this long to finish (warm-up, the last chunk, roofs)
 STARTUP_S = 120.0  # a new process's start (its imports) before the measurement's clock starts
