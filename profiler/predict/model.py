@@ -89,14 +89,21 @@ class LatencyPredictor:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     fitted_at: float = field(default_factory=time.time)
 
+    def _bounds(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """How low and how high a kind's checked features may go before a design is an extrapolation (a kind
+        never sampled: bounds nothing is within)."""
+        if kind not in self.ranges:
+            return np.full(len(_CHECKED), math.inf), np.full(len(_CHECKED), -math.inf)
+        low, high = self.ranges[kind]
+        return np.asarray(low) / _EXTRAPOLATION_MARGIN, np.asarray(high) * _EXTRAPOLATION_MARGIN
+
     def _kind_table(self, kinds: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each unit's category code, and the bounds its checked features may reach before it is an
-        extrapolation (a kind never sampled: bounds nothing is within)."""
+        """Each unit's category code, and its kind's ``_bounds``, row by row."""
         codes = np.array([self.kinds.get(kind, -1) for kind in kinds], dtype=np.float64)
-        never = ([math.inf] * len(_CHECKED), [-math.inf] * len(_CHECKED))
-        low = np.array([self.ranges.get(kind, never)[0] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
-        high = np.array([self.ranges.get(kind, never)[1] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
-        return codes, low / _EXTRAPOLATION_MARGIN, high * _EXTRAPOLATION_MARGIN
+        bounds = {kind: self._bounds(kind) for kind in dict.fromkeys(kinds)}
+        low = np.array([bounds[kind][0] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
+        high = np.array([bounds[kind][1] for kind in kinds]).reshape(len(kinds), len(_CHECKED))
+        return codes, low, high
 
     def _why(self, units: Units) -> list[str]:
         """What in ``units`` lies outside what was sampled."""
@@ -107,13 +114,14 @@ class LatencyPredictor:
             if kind not in self.kinds:
                 why.append(f"a {kind} was never measured")
                 continue
-            low, high = (np.asarray(r) for r in self.ranges[kind])
+            low, high = self.ranges[kind]
+            lowest, highest = self._bounds(kind)
             mask = kinds == kind
             for j, name in enumerate(_CHECKED):
                 top, bottom = values[mask, j].max(), values[mask, j].min()
-                if top > high[j] * _EXTRAPOLATION_MARGIN:
+                if top > highest[j]:
                     why.append(f"{kind} {name} up to {top:.4g}, sampled up to {high[j]:.4g}")
-                elif bottom * _EXTRAPOLATION_MARGIN < low[j]:
+                elif bottom < lowest[j]:
                     why.append(f"{kind} {name} down to {bottom:.4g}, sampled down to {low[j]:.4g}")
         return why
 
