@@ -12,14 +12,20 @@
 Targets (issue 26): >= 95% within ±10% and Spearman >= 0.99 on unseen designs and presets; a predicted sweep
 at the speed of a count-only one (>= 5,000 points/s).
 
-    python -m bench.predictor [--budget 360] [--runtimes eager onnxruntime] [--threads 1]
+    python -m bench.predictor [--budget 360] [--runtimes eager onnxruntime] [--threads 1] [--samples DIR]
+
+With --samples DIR, each runtime's calibration samples are written to DIR/<runtime>.samples and the held-out presets'
+measurements to DIR/<runtime>.presets.json (or read from there
+when the file exists, skipping the calibration: to compare fits on the very same measurements).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +33,16 @@ import numpy as np
 from profiler import LatencyOptions, ProfilerError, latency_measurement, profile
 from profiler.latency.devices import cpu_name
 from profiler.latency.progress import Progress
-from profiler.predict import Design, LatencyPredictor, accuracy_of, calibrate, fit_predictor, model_units
+from profiler.predict import (
+    Design,
+    DesignSample,
+    LatencyPredictor,
+    accuracy_of,
+    calibrate,
+    fit_predictor,
+    model_units,
+)
+from profiler.predict.samples import decode_sample, encode_sample
 from profiler.spec import PRESETS
 from profiler.sweep import count_points, plan_sweep
 
@@ -54,6 +69,24 @@ def _measure(spec: Any, batch: int, runtime: str, threads: int, per_layer: bool,
         return {"error": str(exc)}
 
 
+def _write_samples(path: Path, samples: list[DesignSample]) -> None:
+    """Length-prefixed encoded samples, one after another."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for sample in samples:
+            data = encode_sample(sample)
+            out.write(len(data).to_bytes(8, "little") + data)
+
+
+def _read_samples(path: Path) -> list[DesignSample]:
+    data, samples, at = path.read_bytes(), [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 8], "little")
+        samples.append(decode_sample(data[at + 8 : at + 8 + size]))
+        at += 8 + size
+    return samples
+
+
 def _row(name: str, acc: dict[str, Any]) -> str:
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{100 * v:5.1f}%"
@@ -71,6 +104,7 @@ def main() -> None:
     parser.add_argument("--runtimes", nargs="+", default=["eager", "onnxruntime"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--design-budget", type=float, default=1.0, help="seconds of measuring per design")
+    parser.add_argument("--samples", type=Path, help="a folder: keep each runtime's calibration samples there")
     args = parser.parse_args()
     print(f"host: {cpu_name()}, threads {args.threads}; held-out presets: {', '.join(HELD_OUT)}")
     train_presets = tuple(p for p in PRESETS if p not in HELD_OUT)
@@ -80,18 +114,32 @@ def main() -> None:
         def measure(design: Design, runtime: str = runtime) -> dict[str, Any]:
             return _measure(design.spec, design.batch_size, runtime, args.threads, True, args.design_budget)
 
-        progress = calibrate(measure, args.budget, seed=1, presets=train_presets)
+        stored = args.samples / f"{runtime}.samples" if args.samples else None
+        if stored is not None and stored.exists():
+            samples = _read_samples(stored)
+            how = f"{len(samples)} designs read from {stored}"
+        else:
+            progress = calibrate(measure, args.budget, seed=1, presets=train_presets)
+            samples = progress.samples
+            how = (
+                f"{progress.designs_measured} designs measured ({progress.designs_failed} failed) "
+                f"in {time.monotonic() - began:.0f} s"
+            )
+            if stored is not None:
+                _write_samples(stored, samples)
         fitting = time.monotonic()
-        predictor = fit_predictor(progress.samples, seed=1)
+        predictor = fit_predictor(samples, seed=1)
         print(
-            f"\n[{runtime}] calibration: {progress.designs_measured} designs measured "
-            f"({progress.designs_failed} failed) in {fitting - began:.0f} s, "
+            f"\n[{runtime}] calibration: {how}, "
             f"fit in {time.monotonic() - fitting:.1f} s, {predictor.samples} unit samples"
         )
         first, second, predicted, macs, flops, names = [], [], [], [], [], []
+        kept = args.samples / f"{runtime}.presets.json" if args.samples else None
+        measured: dict[str, list[dict[str, Any]]] = json.loads(kept.read_text()) if kept and kept.exists() else {}
         for name in HELD_OUT:
-            a = _measure({"preset": name}, 1, runtime, args.threads, False, 2.0)
-            b = _measure({"preset": name}, 1, runtime, args.threads, False, 2.0)
+            if name not in measured:
+                measured[name] = [_measure({"preset": name}, 1, runtime, args.threads, False, 2.0) for _ in range(2)]
+            a, b = measured[name]
             if "error" in a or "error" in b:
                 print(f"  {name}: {a.get('error') or b.get('error')}")
                 continue
@@ -109,8 +157,10 @@ def main() -> None:
                 f"  {name:<24} measured {a['end_to_end']['median_ms']:8.2f} / {b['end_to_end']['median_ms']:8.2f} ms"
                 f"  predicted {prediction.median_ms:8.2f} ms [{prediction.low_ms:.2f}, {prediction.high_ms:.2f}]{flag}"
             )
+        if kept is not None:
+            kept.write_text(json.dumps(measured))
         truth = np.array(first)
-        train = progress.samples
+        train = samples
         baselines = {}
         for figure, values in (("macs", macs), ("fvcore_flops", flops)):
             x = np.array([getattr(s.units, figure) for s in train], dtype=np.float64)
