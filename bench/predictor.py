@@ -70,19 +70,26 @@ def _measure(spec: Any, batch: int, runtime: str, threads: int, per_layer: bool,
 
 
 def _write_samples(path: Path, samples: list[DesignSample]) -> None:
-    """Length-prefixed encoded samples, one after another."""
+    """Length-prefixed encoded samples, one after another; written whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as out:
         for sample in samples:
             data = encode_sample(sample)
             out.write(len(data).to_bytes(8, "little") + data)
+    partial.replace(path)
 
 
 def _read_samples(path: Path) -> list[DesignSample]:
     data, samples, at = path.read_bytes(), [], 0
     while at < len(data):
         size = int.from_bytes(data[at : at + 8], "little")
-        samples.append(decode_sample(data[at + 8 : at + 8 + size]))
+        if at + 8 + size > len(data):
+            raise SystemExit(f"{path}: cut short at byte {at}: measure again (remove the file)")
+        sample = decode_sample(data[at + 8 : at + 8 + size])
+        if len(sample.unit_ms) != len(sample.units):
+            raise SystemExit(f"{path}: a sample at byte {at} does not decode: measure again (remove the file)")
+        samples.append(sample)
         at += 8 + size
     return samples
 
@@ -142,6 +149,7 @@ def main() -> None:
             a, b = measured[name]
             if "error" in a or "error" in b:
                 print(f"  {name}: {a.get('error') or b.get('error')}")
+                del measured[name]  # not kept: measured again next time
                 continue
             report = profile({"preset": name})
             assert report.plan is not None
@@ -158,7 +166,9 @@ def main() -> None:
                 f"  predicted {prediction.median_ms:8.2f} ms [{prediction.low_ms:.2f}, {prediction.high_ms:.2f}]{flag}"
             )
         if kept is not None:
-            kept.write_text(json.dumps(measured))
+            partial = kept.with_suffix(".partial")
+            partial.write_text(json.dumps(measured))
+            partial.replace(kept)
         truth = np.array(first)
         train = samples
         baselines = {}

@@ -44,10 +44,13 @@ def ptflops_macs(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
     return out
 
 
-def torch_flops(model: nn.Module, x: torch.Tensor) -> int:
+def torch_flops(model: nn.Module, x: torch.Tensor, ops: tuple[str, ...] | None = None) -> int:
+    """torch's flop counter over a forward: every op it counts, or only ``ops`` (named as ``aten.convolution``)."""
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model.eval()(x)
-    return counter.get_total_flops()
+    if ops is None:
+        return counter.get_total_flops()
+    return sum(n for op, n in counter.get_flop_counts()["Global"].items() if str(op) in ops)
 
 
 def param_shapes(model: nn.Module) -> list[tuple[int, ...]]:

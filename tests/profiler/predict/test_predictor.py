@@ -199,6 +199,21 @@ def test_too_few_designs_is_an_error_that_says_how_many_are_needed(fitted: tuple
         fit_predictor(unseen)
 
 
+def test_a_design_whose_layer_times_do_not_cover_its_forward_is_not_fitted_on() -> None:
+    """Unit times are fitted as shares of the forward: a design whose runtime nodes mapped to no unit (all zero)
+    has none, and fitting with it gives the very predictor fitted without it."""
+    designs = itertools.islice(sample_designs(5, presets=("mobilenet_v2", "lcnet_075"), max_macs=100_000_000), 12)
+    samples = [_sample(model_units(d.plan, d.batch_size), d.label) for d in designs]
+    bad = samples[0]
+    unmapped = DesignSample(KEY, "unmapped", bad.units, np.zeros(len(bad.units)), bad.end_to_end_ms)
+    holdout = [i >= 9 for i in range(len(samples))]
+    clean = fit_predictor(samples, holdout=holdout)
+    with_it = fit_predictor([unmapped, *samples], holdout=[False, *holdout])
+    assert with_it.designs == clean.designs == 9
+    for s in samples:
+        assert with_it.predict(s.units).median_ms == clean.predict(s.units).median_ms
+
+
 def test_the_cli_without_a_server_says_where_predictions_come_from(capsys: pytest.CaptureFixture[str]) -> None:
     from profiler.cli import main
 
