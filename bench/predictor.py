@@ -14,9 +14,9 @@ at the speed of a count-only one (>= 5,000 points/s).
 
     python -m bench.predictor [--budget 360] [--runtimes eager onnxruntime] [--threads 1] [--samples DIR]
 
-With --samples DIR, each runtime's calibration samples are written to DIR/<runtime>.samples and the held-out presets'
-measurements to DIR/<runtime>.presets.json (or read from there
-when the file exists, skipping the calibration: to compare fits on the very same measurements).
+With --samples DIR, each runtime's calibration samples are written to DIR/<runtime>.samples and the held-out
+presets' measurements to DIR/<runtime>.presets.json, or read from there when the file exists, skipping the
+measuring: to compare fits on the very same measurements.
 """
 
 from __future__ import annotations
@@ -69,15 +69,18 @@ def _measure(spec: Any, batch: int, runtime: str, threads: int, per_layer: bool,
         return {"error": str(exc)}
 
 
-def _write_samples(path: Path, samples: list[DesignSample]) -> None:
-    """Length-prefixed encoded samples, one after another; written whole or not at all."""
+def _write_whole(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, whole or not at all (written aside, then renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    with partial.open("wb") as out:
-        for sample in samples:
-            data = encode_sample(sample)
-            out.write(len(data).to_bytes(8, "little") + data)
+    partial.write_bytes(data)
     partial.replace(path)
+
+
+def _write_samples(path: Path, samples: list[DesignSample]) -> None:
+    """Length-prefixed encoded samples, one after another."""
+    encoded = [encode_sample(sample) for sample in samples]
+    _write_whole(path, b"".join(len(data).to_bytes(8, "little") + data for data in encoded))
 
 
 def _read_samples(path: Path) -> list[DesignSample]:
@@ -166,9 +169,7 @@ def main() -> None:
                 f"  predicted {prediction.median_ms:8.2f} ms [{prediction.low_ms:.2f}, {prediction.high_ms:.2f}]{flag}"
             )
         if kept is not None:
-            partial = kept.with_suffix(".partial")
-            partial.write_text(json.dumps(measured))
-            partial.replace(kept)
+            _write_whole(kept, json.dumps(measured).encode())
         truth = np.array(first)
         train = samples
         baselines = {}
