@@ -2,7 +2,7 @@
 measurements of sampled designs (``calibrate``), that predicts a design's latency from its plan alone."""
 
 from .calibrate import CalibrationProgress, calibrate
-from .designs import Design, sample_designs
+from .designs import Design, block_families, sample_designs
 from .features import FEATURES, UnitProgram, Units, model_units
 from .model import MIN_DESIGNS, LatencyPredictor, Prediction, accuracy_of, fit_predictor, predicted_entry
 from .samples import DesignSample, PredictorKey, design_sample, predictor_key
@@ -19,6 +19,7 @@ __all__ = [
     "UnitProgram",
     "Units",
     "accuracy_of",
+    "block_families",
     "calibrate",
     "design_sample",
     "fit_predictor",
