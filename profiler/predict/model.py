@@ -1,8 +1,8 @@
-"""The latency predictor: a gradient-boosted regressor of each unit's time on its features (LightGBM, the
-kind a category), the times it learns being each unit's share of its measured forward, summed over the model,
-plus a per-model term fitted on whole forwards against sums predicted out of fold (it corrects what the summed
-regressor gets wrong on designs it did not see). Its accuracy is measured on designs it did not fit on, and said
-with every prediction."""
+"""The latency predictor: a gradient-boosted regressor of each unit's time per unit of work (its MACs and the
+elements it moves) on its features (LightGBM, the kind a category), the times it learns being each unit's share of
+its measured forward; those rates times the work, summed over the model, plus a per-model term fitted on whole
+forwards against sums predicted out of fold (it corrects what the summed regressor gets wrong on designs it did not
+see). Its accuracy is measured on designs it did not fit on, and said with every prediction."""
 
 from __future__ import annotations
 
@@ -179,10 +179,10 @@ class LatencyPredictor:
 def _regressor(seed: int) -> LGBMRegressor:
     from lightgbm import LGBMRegressor
 
-    # Poisson loss: a log link (times span four decades; errors are relative) that takes the zeros of units a
-    # runtime fused away. One thread: a fit or a prediction never competes with a measurement for the cores.
-    # 80 trees of up to 63 leaves: on this project's stored calibrations (bench/predictor.py --samples), held-out
-    # errors no worse than 150 trees of 31, at ~4-5 instead of ~7-8 µs a unit predicted (what a sweep pays).
+    # Poisson loss: a log link (rates span decades; errors are relative) that takes the zeros of units a runtime
+    # fused away. One thread: a fit or a prediction never competes with a measurement for the cores. 80 trees of
+    # up to 63 leaves: on this project's stored calibrations (bench/predictor.py --samples), held-out errors no
+    # worse than 150 trees of 31 or 200 at a lower rate, at ~4-5 instead of ~7-8 µs a unit predicted.
     return LGBMRegressor(
         objective="poisson",
         n_estimators=80,
@@ -195,15 +195,27 @@ def _regressor(seed: int) -> LGBMRegressor:
     )
 
 
+_WORK = [1 + FEATURES.index(name) for name in ("macs", "elements_in", "elements_out")]  # columns after the kind
+
+
+def _work(x: np.ndarray) -> np.ndarray:
+    """Each row's work: its MACs and the elements it reads and writes, plus one (an op with neither still costs).
+    The regressor learns time per unit of work: past the largest value it saw, a tree predicts what it predicted
+    there, and a rate held there scales with the work where a time would not (ResNet-18's 3x3 convs at 56 px,
+    wider than any sampled at that size, were predicted at 9 µs each when the trees learned times)."""
+    return 1.0 + x[:, _WORK].sum(axis=1)
+
+
 def _fit(regressor: LGBMRegressor, x: np.ndarray, y: np.ndarray) -> LGBMRegressor:
-    return regressor.fit(x, y, categorical_feature=[0])
+    return regressor.fit(x, y / _work(x), categorical_feature=[0])
 
 
 def _predict(regressor: LGBMRegressor, x: np.ndarray) -> np.ndarray:
-    """The booster itself: the estimator's checks cost more than its trees on a model's few hundred rows."""
+    """Each row's time: its rate times its work. The booster itself: the estimator's checks cost more than its
+    trees on a model's few hundred rows."""
     if not len(x):
         return np.zeros(0)
-    return np.maximum(regressor.booster_.predict(x, num_threads=1), 0.0)
+    return np.maximum(regressor.booster_.predict(x, num_threads=1), 0.0) * _work(x)
 
 
 def _predict_distinct(regressor: LGBMRegressor, x: np.ndarray) -> np.ndarray:
@@ -280,7 +292,11 @@ def fit_predictor(samples: list[DesignSample], seed: int = 0, holdout: list[bool
         out_of_fold += sums
     n_units = np.array([len(s.units) for s in train], dtype=np.float64)
     measured = np.array([s.end_to_end_ms for s in train])
-    overhead_fit = LinearRegression(positive=True).fit(np.column_stack([out_of_fold, n_units]), measured)
+    # Weighted by 1/measured²: least squares on relative errors (what accuracy is judged on), or the largest designs
+    # would set the term and the smallest be predicted several times too slow.
+    overhead_fit = LinearRegression(positive=True).fit(
+        np.column_stack([out_of_fold, n_units]), measured, sample_weight=1.0 / measured**2
+    )
     a, b = (float(v) for v in overhead_fit.coef_)
     overhead = (a, b, float(overhead_fit.intercept_))
 

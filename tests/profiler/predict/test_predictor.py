@@ -161,6 +161,21 @@ def test_outside_what_was_sampled_it_says_so_and_widens_the_interval(fitted: tup
     assert batch.extrapolated and any("batch" in why for why in batch.why)
 
 
+def test_past_the_largest_layers_sampled_a_prediction_still_grows_with_the_work(fitted: tuple) -> None:
+    """The fit saw resolutions up to 256 px; at 640 px every layer is far larger than any it saw. The made-up
+    device's time grows with the pixels (6.25x from 256 px, by its formula above): so must the prediction, however
+    much wider its interval (trees that learned times would stop at the largest times they saw)."""
+    predictor, _ = fitted
+    plan = profile({"preset": "mobilenet_v2"}).plan
+    assert plan is not None
+    program = UnitProgram(plan)
+    at_256, at_640 = program.units((1, 3, 256, 256)), program.units((1, 3, 640, 640))
+    truth = float(_synthetic(at_640.x, at_640.kinds).sum()) / float(_synthetic(at_256.x, at_256.kinds).sum())
+    far = predictor.predict(at_640)
+    assert far.extrapolated
+    assert far.median_ms / predictor.predict(at_256).median_ms == pytest.approx(truth, rel=0.3)
+
+
 def test_a_batch_of_designs_in_one_call_is_each_design_predicted_alone(fitted: tuple) -> None:
     """A sweep predicts its points in batches (every distinct unit once, one range check for all): each answer
     must be what the design alone gets, whichever designs share the batch."""
@@ -187,11 +202,13 @@ def test_a_batch_of_designs_in_one_call_is_each_design_predicted_alone(fitted: t
         assert together.median_ms == pytest.approx(alone.median_ms, rel=1e-12)
         np.testing.assert_allclose(together.layers_ms, alone.layers_ms, rtol=1e-12)
         assert together.why == alone.why == tuple(predictor._why(units))  # the full check, unit by unit
-    # Each design's units, distinct or repeated, are predicted as the regressor predicts them one by one.
+    # Each design's units, distinct or repeated, are predicted as the regressor predicts them one by one: a rate,
+    # times the unit's work (its MACs and the elements it reads and writes, plus one).
     one = designs[5]
     rows = np.column_stack([[predictor.kinds.get(k, -1) for k in one.kinds], one.x])
-    direct = np.array([predictor.regressor.booster_.predict(row[None, :])[0] for row in rows])
-    np.testing.assert_allclose(batched[5].layers_ms, np.maximum(direct, 0.0), rtol=1e-9)
+    rate = np.array([predictor.regressor.booster_.predict(row[None, :])[0] for row in rows])
+    work = 1 + one.x[:, _col("macs")] + one.x[:, _col("elements_in")] + one.x[:, _col("elements_out")]
+    np.testing.assert_allclose(batched[5].layers_ms, np.maximum(rate, 0.0) * work, rtol=1e-9)
 
 
 def test_too_few_designs_is_an_error_that_says_how_many_are_needed(fitted: tuple) -> None:
