@@ -1,8 +1,9 @@
 """Latency predictors and their samples, kept in the result store's SQLite file (their own tables): they
 survive restarts, and their bytes are bounded (the oldest samples go first; a few predictors per key).
 
-A predictor is kept as scikit-learn documents it, pickled; one that no longer loads (scikit-learn changed) is
-skipped with a log line, and its samples refit it."""
+A predictor is kept as scikit-learn documents it, pickled; one that no longer loads (scikit-learn changed) or
+that an older fit made (its trees mean something else) is skipped with a log line, and fitted again from its
+samples."""
 
 from __future__ import annotations
 
@@ -133,14 +134,22 @@ class PredictorStore:
         with self._lock:
             return self._connect().execute("DELETE FROM predictors WHERE id = ?", (predictor_id,)).rowcount > 0
 
-    def predictors(self) -> list[LatencyPredictor]:
-        """Every kept predictor that loads, oldest first."""
+    def predictors(self) -> tuple[list[LatencyPredictor], set[PredictorKey]]:
+        """Every kept predictor that loads and was made by this version's fit, oldest first; and the keys of those
+        that do not (to be fitted again from their samples)."""
         with self._lock:
-            rows = self._connect().execute("SELECT id, model FROM predictors ORDER BY seq").fetchall()
-        out = []
-        for predictor_id, blob in rows:
+            rows = self._connect().execute("SELECT id, key, model FROM predictors ORDER BY seq").fetchall()
+        out, stale = [], set()
+        for predictor_id, key, blob in rows:
             try:
-                out.append(pickle.loads(blob))
-            except Exception as exc:  # a scikit-learn that changed its classes: refit from the samples
-                log.warning("predictor %s no longer loads (%s); refit it from its samples", predictor_id, exc)
-        return out
+                predictor = pickle.loads(blob)
+            except Exception as exc:  # a scikit-learn that changed its classes
+                log.warning("predictor %s no longer loads (%s); it is fitted again from its samples", predictor_id, exc)
+                stale.add(PredictorKey(**json.loads(key)))
+                continue
+            if not predictor.is_current():
+                log.warning("predictor %s was made by an older fit; it is fitted again from its samples", predictor_id)
+                stale.add(predictor.key)
+                continue
+            out.append(predictor)
+        return out, stale

@@ -63,8 +63,15 @@ class Predictors:
                 del self._calibrating[device]
 
     def load(self) -> None:
-        for predictor in self.store.predictors():
+        """The stored predictors; one that no longer loads, or that an older fit made, is fitted again in the
+        background from its key's samples (its replacement is answered once fitted)."""
+        loaded, stale = self.store.predictors()
+        for predictor in loaded:
             self._by_key[predictor.key] = predictor
+        for key in stale - self._by_key.keys():
+            with self._lock:
+                self._refitting.add(key)
+            threading.Thread(target=self._refit_quietly, args=(key,), name="predictor-refit", daemon=True).start()
 
     def add(self, predictor: LatencyPredictor) -> None:
         self.store.add_predictor(predictor)

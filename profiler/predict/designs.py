@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ProfilerError
+from ..errors import ProfilerError, SpecError
 from ..model.build import ModelPlan, plan_model
 from ..report import Report, profile
 from ..spec import PRESETS, ModelSpec, parse_spec, preset_table
@@ -75,7 +75,8 @@ def _fitted(
 ) -> tuple[ModelSpec, Report] | None:
     """The spec parsed and counted; if it is heavier than ``max_macs``, at a resolution drawn again among those
     that fit (MACs grow with the pixels); None when it cannot be counted or fits at none down to ``lowest``."""
-    for _ in range(3):  # a stride's rounding can leave it just over: a step or two lower then
+    redraws = 2  # a stride's rounding can leave the first redraw over: drawn lower again
+    while True:
         try:
             parsed = parse_spec(spec)
             report = profile(parsed, batch_size=batch)
@@ -85,10 +86,10 @@ def _fitted(
         if macs <= max_macs:
             return parsed, report
         fits = int(spec["resolution"] * math.sqrt(max_macs / macs)) // 16 * 16
-        if fits < lowest:
+        if fits < lowest or not redraws:
             return None
+        redraws -= 1
         spec["resolution"] = rng.randrange(lowest, min(fits, spec["resolution"] - 16) + 1, 16)
-    return None
 
 
 def sample_designs(
@@ -103,13 +104,23 @@ def sample_designs(
     """Designs drawn at random (the same ``seed``, the same designs), forever: the caller stops."""
     rng = random.Random(seed)
     families = block_families(presets or tuple(PRESETS))
+    failed = 0  # families drawn in a row with no design that fits
     while True:
         family = rng.choice(families)
         for _ in range(_TRIES):  # within the family drawn: a heavy family is still drawn as often as a light one
             design = _draw(rng.choice(family), rng, batch_sizes, max_macs, resolutions, widths)
             if design is not None:
+                failed = 0
                 yield design
                 break
+        else:
+            failed += 1
+            if failed >= 2 * len(families):  # no family has a design under the cap: never a draw that never ends
+                raise SpecError.at(
+                    ("max_macs",),
+                    f"no design drawn from {', '.join(sorted(p for f in families for p in f))} fits under {max_macs:,}"
+                    f" MACs at {resolutions[0]} px and batch {min(batch_sizes)}: raise max_macs",
+                )
 
 
 def _draw(

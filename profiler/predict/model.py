@@ -21,9 +21,18 @@ from .samples import DesignSample, PredictorKey
 if TYPE_CHECKING:  # LightGBM, scikit-learn and scipy are imported where a fit runs: a count needs none
     from lightgbm import LGBMRegressor
 
-__all__ = ["MIN_DESIGNS", "LatencyPredictor", "Prediction", "accuracy_of", "fit_predictor", "predicted_entry"]
+__all__ = [
+    "FIT_FORMAT",
+    "MIN_DESIGNS",
+    "LatencyPredictor",
+    "Prediction",
+    "accuracy_of",
+    "fit_predictor",
+    "predicted_entry",
+]
 
 MIN_DESIGNS = 8  # fewer cannot both fit and hold some out
+FIT_FORMAT = 2  # what the fitted trees predict; raised whenever a stored predictor would mean something else
 _HOLDOUT = 0.2
 _EXTRAPOLATION_MARGIN = 1.5  # a feature this far past what was sampled (either way) is an extrapolation
 _CHECKED = ("batch", "c_in", "c_out", "hw_in", "macs")  # the features whose range is checked
@@ -89,6 +98,14 @@ class LatencyPredictor:
     designs: int  # designs fitted on
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     fitted_at: float = field(default_factory=time.time)
+    # A factory, not a default: a dataclass default is also a class attribute, which a stored predictor from
+    # before this field would read as its own.
+    fit_format: int = field(default_factory=lambda: FIT_FORMAT)
+
+    def is_current(self) -> bool:
+        """Whether this version's fit made it (a stored predictor from an older one means something else by its
+        trees: before format 2 they predicted times, not rates)."""
+        return getattr(self, "fit_format", 1) == FIT_FORMAT
 
     def _bounds(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
         """How low and how high a kind's checked features may go before a design is an extrapolation (a kind
@@ -181,21 +198,26 @@ def _regressor(seed: int) -> LGBMRegressor:
 
     # Poisson loss: a log link (rates span decades; errors are relative) that takes the zeros of units a runtime
     # fused away. One thread: a fit or a prediction never competes with a measurement for the cores. 80 trees of
-    # up to 63 leaves: on this project's stored calibrations (bench/predictor.py --samples), held-out errors no
-    # worse than 150 trees of 31 or 200 at a lower rate, at ~4-5 instead of ~7-8 µs a unit predicted.
+    # up to 63 leaves, a leaf's hessians summing to 1e-3 at least (LightGBM's default): the hessians are of the
+    # size of the rates (ms per MAC or element: 1e-8 to 1e-5), so that floor keeps large units, whose rates are
+    # low, in few large leaves (about 20 leaves a tree on a CPU calibration) and lets small, costly units split
+    # further. It depends on the device's speed; targets divided by their mean rate instead (where the floor does
+    # nothing) made the Poisson fit diverge here, with min_child_weight up to 100 or min_child_samples up to 1,000.
     return LGBMRegressor(
         objective="poisson",
         n_estimators=80,
         learning_rate=0.18,
         num_leaves=63,
         min_child_samples=4,
+        min_child_weight=1e-3,
         random_state=seed,
         num_threads=1,
         verbose=-1,
     )
 
 
-_WORK = [1 + FEATURES.index(name) for name in ("macs", "elements_in", "elements_out")]  # columns after the kind
+_COLUMN = {name: 1 + i for i, name in enumerate(FEATURES)}  # a feature's column in a row that has its kind first
+_WORK = [_COLUMN[name] for name in ("macs", "elements_in", "elements_out")]
 
 
 def _work(x: np.ndarray) -> np.ndarray:
@@ -208,8 +230,8 @@ def _work(x: np.ndarray) -> np.ndarray:
 
 def _fit(regressor: LGBMRegressor, x: np.ndarray, y: np.ndarray) -> LGBMRegressor:
     # A leaf's rate is a mean over units of different work: unweighted, the small units' high rates raise the large
-    # ones' predictions (sums out of fold 30-45% over on eager); weighted by the work, the small units are not
-    # learned. The square root between them did best on this project's stored calibrations (docs/predictor.md).
+    # ones' predictions; weighted by the work, the small units are not learned. The square root between them did
+    # best on this project's stored calibrations (bench/results/predictor.txt).
     work = _work(x)
     weight = np.sqrt(work)
     return regressor.fit(x, y / work, sample_weight=weight / weight.mean(), categorical_feature=[0])
@@ -306,7 +328,7 @@ def fit_predictor(samples: list[DesignSample], seed: int = 0, holdout: list[bool
     overhead = (a, b, float(overhead_fit.intercept_))
 
     regressor = _fit(_regressor(seed), x, y)
-    checked = [1 + FEATURES.index(name) for name in _CHECKED]
+    checked = [_COLUMN[name] for name in _CHECKED]
     ranges = {}
     for kind, code in kinds.items():
         rows = x[x[:, 0] == code][:, checked]

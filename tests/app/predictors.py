@@ -18,7 +18,7 @@ from profiler.predict import (
 _MACS, _IN, _OUT = (FEATURES.index(name) for name in ("macs", "elements_in", "elements_out"))
 
 
-def fitted_predictor() -> LatencyPredictor:
+def formula_samples() -> list[DesignSample]:
     key = PredictorKey(device="cpu", device_name="test cpu", runtime="eager")
     samples = []
     for design in itertools.islice(sample_designs(5, presets=("mobilenet_v2", "mobilenet_v3_small")), 30):
@@ -26,4 +26,8 @@ def fitted_predictor() -> LatencyPredictor:
         x = units.x
         unit_ms = 1e3 * x[:, _MACS] / 2e9 + 1e3 * (x[:, _IN] + x[:, _OUT]) / 50e6 + 0.01
         samples.append(DesignSample(key, design.label, units, unit_ms, float(unit_ms.sum()) + 0.3))
-    return fit_predictor(samples)
+    return samples
+
+
+def fitted_predictor() -> LatencyPredictor:
+    return fit_predictor(formula_samples())

@@ -1,7 +1,7 @@
 """Predicted latency through the API: a 422 that says how to calibrate when no predictor exists; a fitted
 predictor (on a formula, so no timer is involved) answering /profile, /compare and /sweep at counting speed and
 surviving a restart; a real calibration job on the CPU, its predictor used, a measured profile adding samples,
-and a predicted sweep's front verified by measuring it."""
+and a predicted sweep's front verified by measuring it; a predictor an older fit stored, fitted again."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.predictor_store import PredictorStore
+from app.predictors import Predictors
 from app.settings import Settings
 from profiler import profile
-from profiler.predict import model_units
-from tests.app.predictors import fitted_predictor
+from profiler.predict import fit_predictor, model_units
+from tests.app.predictors import fitted_predictor, formula_samples
 
 LIVENESS_S = 600  # only catches a hang: a calibration on a busy 2-core host takes its budget and a fit
 
@@ -177,3 +179,24 @@ def test_a_calibration_measures_designs_fits_and_learns(tmp_path: Path) -> None:
         assert answer["predictors"][0]["id"] == described["id"]
         listed = client.get("/profiles", params={"kind": "profile"}).json()["items"]
         assert any(item.get("latency_method") == "predicted" for item in listed)  # the list says how
+
+
+def test_a_stored_predictor_an_older_fit_made_is_fitted_again_from_its_samples(tmp_path: Path) -> None:
+    """A predictor stored before the fit changed what its trees predict (times then, rates now) is never answered
+    with: loading the store fits its key again from the stored samples, in the background."""
+    samples = formula_samples()
+    store = PredictorStore(tmp_path / "store.sqlite3")
+    store.add_samples(samples)
+    old = fit_predictor(samples)
+    del old.__dict__["fit_format"]  # as pickled before the field existed
+    store.add_predictor(old)
+    predictors = Predictors(store)
+    predictors.load()
+    deadline = time.monotonic() + LIVENESS_S
+    while not predictors.all() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [refitted] = predictors.all()
+    assert refitted.id != old.id and refitted.is_current() and refitted.key == old.key
+    loaded, stale = store.predictors()
+    assert [p.id for p in loaded] == [refitted.id] and stale == {old.key}
+    store.close()
