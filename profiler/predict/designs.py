@@ -2,8 +2,8 @@
 presets that use the same block types: one family is drawn as often as another, however many presets it has),
 one of its presets' tables, then a width multiplier, a resolution and a batch, and changes some rows (kernel,
 mixed kernels, grouped pointwise convs, expansion, SE, activation, stride, channels) the way a search would. A
-design heavier than the cap is drawn again at the lower resolution that fits (a wide or deep design is still
-sampled, at a smaller input); one that cannot be counted is drawn again."""
+design heavier than the cap gets a resolution drawn again among the lower ones that fit (a wide or deep design is
+still sampled, at a smaller input); one that cannot be counted is drawn again."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def sample_designs(
     resolutions: tuple[int, int] = (64, 256),
     widths: tuple[float, float] = (0.25, 1.5),
 ) -> Iterator[Design]:
-    """Designs drawn at random (the same ``seed``, the same designs), forever: the caller stops."""
+    """Designs drawn at random (the same ``seed``, the same designs), forever: the caller stops. SpecError when no
+    family yields a design under ``max_macs``."""
     rng = random.Random(seed)
     families = block_families(presets or tuple(PRESETS))
     failed = 0  # families drawn in a row with no design that fits

@@ -319,8 +319,8 @@ def fit_predictor(samples: list[DesignSample], seed: int = 0, holdout: list[bool
         out_of_fold += sums
     n_units = np.array([len(s.units) for s in train], dtype=np.float64)
     measured = np.array([s.end_to_end_ms for s in train])
-    # Weighted by 1/measured²: least squares on relative errors (what accuracy is judged on), or the largest designs
-    # would set the term and the smallest be predicted several times too slow.
+    # Weighted by 1/measured²: least squares on relative errors (what accuracy is judged on); unweighted, the largest
+    # designs set the term and the smallest pay for it.
     overhead_fit = LinearRegression(positive=True).fit(
         np.column_stack([out_of_fold, n_units]), measured, sample_weight=1.0 / measured**2
     )
