@@ -46,6 +46,11 @@ def key_text(key: PredictorKey) -> str:
     return json.dumps(dataclasses.asdict(key), sort_keys=True)
 
 
+def key_of(text: str) -> PredictorKey:
+    """The key ``key_text`` wrote."""
+    return PredictorKey(**json.loads(text))
+
+
 class PredictorStore:
     def __init__(self, path: str | Path, max_sample_bytes: int = 256 * 2**20) -> None:
         self.path = Path(path)
@@ -111,7 +116,7 @@ class PredictorStore:
     def sample_counts(self) -> dict[PredictorKey, int]:
         with self._lock:
             rows = self._connect().execute("SELECT key, COUNT(*) FROM predictor_samples GROUP BY key").fetchall()
-        return {PredictorKey(**json.loads(key)): n for key, n in rows}
+        return {key_of(key): n for key, n in rows}
 
     def add_predictor(self, predictor: LatencyPredictor) -> None:
         blob = pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL)
@@ -145,11 +150,11 @@ class PredictorStore:
                 predictor = pickle.loads(blob)
             except Exception as exc:  # a scikit-learn that changed its classes
                 log.warning("predictor %s no longer loads (%s); it is fitted again from its samples", predictor_id, exc)
-                stale.add(PredictorKey(**json.loads(key)))
+                stale.add(key_of(key))
                 continue
             if not predictor.is_current():
                 log.warning("predictor %s was made by an older fit; it is fitted again from its samples", predictor_id)
-                stale.add(predictor.key)
+                stale.add(key_of(key))
                 continue
             out.append(predictor)
         return out, stale

@@ -71,7 +71,7 @@ class Predictors:
         for key in stale - self._by_key.keys():
             with self._lock:
                 self._refitting.add(key)
-            threading.Thread(target=self._refit_quietly, args=(key,), name="predictor-refit", daemon=True).start()
+            self._refit_in_background(key)
 
     def add(self, predictor: LatencyPredictor) -> None:
         self.store.add_predictor(predictor)
@@ -122,7 +122,11 @@ class Predictors:
                 if due:
                     self._refitting.add(key)
             if due:
-                threading.Thread(target=self._refit_quietly, args=(key,), name="predictor-refit", daemon=True).start()
+                self._refit_in_background(key)
+
+    def _refit_in_background(self, key: PredictorKey) -> None:
+        """``refit(key)`` on its own thread, a failure logged (the caller has put ``key`` in ``_refitting``)."""
+        threading.Thread(target=self._refit_quietly, args=(key,), name="predictor-refit", daemon=True).start()
 
     def _refit_quietly(self, key: PredictorKey) -> None:
         try:
